@@ -1,0 +1,212 @@
+using System.Security.Cryptography;
+using Lockstep.Connectors;
+using Lockstep.Deliveries;
+using Lockstep.Mapping;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Lockstep.Configuration;
+
+/// <summary>
+/// Reads the one YAML file into a <see cref="LockstepConfig"/>, or fails with every problem at once, each naming file,
+/// line and key path. <c>lockstep validate</c> and <c>lockstep run</c> both come through here.
+/// </summary>
+public sealed class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
+{
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "server", "delivery", "mapping"];
+    private static readonly string[] LaterTopKeys = ["sources", "schedules", "security", "notify", "sync", "entities", "encryption"];
+    private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
+    private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers"];
+    private static readonly string[] LaterFlowKeys = ["encrypt", "reconcile", "batch", "batchSize", "linger", "rateLimit"];
+    private static readonly string[] KnownLaterTypes = ["postgres", "sqlite", "caldav", "amqp", "nats", "mqtt", "webhook", "file"];
+
+    private readonly Dictionary<string, IConnectorFactory> _factories =
+        factories.ToDictionary(f => f.Type, StringComparer.Ordinal);
+
+    private readonly Func<string, string?> _environment = environment ?? Environment.GetEnvironmentVariable;
+
+    public LockstepConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = System.IO.File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([new ConfigError(path, 0, "", $"cannot read the config file: {e.Message}")]);
+        }
+        return Parse(text, path);
+    }
+
+    public LockstepConfig Parse(string text, string file)
+    {
+        var context = new ConfigContext(file, _environment, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(ConfigText.Prepare(text, context)));
+        }
+        catch (YamlException e)
+        {
+            var message = e.InnerException?.Message ?? e.Message;
+            throw new ConfigException([new ConfigError(file, (int)e.Start.Line, "", $"invalid YAML: {StripLocation(message)}")]);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode rootNode)
+            throw new ConfigException([new ConfigError(file, 1, "", "the config must be a YAML mapping with 'systems' and 'flows'")]);
+
+        var root = new ConfigSection(rootNode, "", context);
+        root.CheckKeys(TopKeys, LaterTopKeys);
+
+        var storage = root.String("storage") ?? "sqlite:data/lockstep.db";
+        if (!storage.StartsWith("sqlite:", StringComparison.Ordinal) || storage.Length == "sqlite:".Length)
+        {
+            root.Error("storage", storage.StartsWith("postgres", StringComparison.Ordinal)
+                ? "PostgreSQL storage is not supported yet (use sqlite:PATH)"
+                : $"'{storage}' is not a storage (write sqlite:PATH, e.g. sqlite:data/lockstep.db)");
+        }
+
+        var systems = ReadSystems(root);
+        var mapping = ReadMapping(root.Section("mapping"));
+        var flows = ReadFlows(root, systems, mapping);
+        var server = ReadServer(root.Section("server"));
+        var delivery = ReadDelivery(root.Section("delivery"));
+
+        if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets);
+    }
+
+    private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)
+    {
+        var systems = new Dictionary<string, SystemDefinition>(StringComparer.Ordinal);
+        var section = root.Section("systems", required: true);
+        if (section is null) return systems;
+        foreach (var (name, system) in section.Entries())
+        {
+            var type = system.String("type", required: true);
+            if (type is null) continue;
+            if (!_factories.TryGetValue(type, out var factory))
+            {
+                system.Error("type", KnownLaterTypes.Contains(type)
+                    ? $"system type '{type}' is not supported yet (supported: {string.Join(", ", _factories.Keys)})"
+                    : $"unknown system type '{type}' (supported: {string.Join(", ", _factories.Keys)})");
+                continue;
+            }
+            system.CheckKeys(SystemKeys.Concat(factory.SystemKeys));
+            var concurrency = system.Int("concurrency", 1, 1024) ?? 8;
+            var timeout = system.Duration("timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) ?? TimeSpan.FromSeconds(30);
+            var circuit = ReadCircuit(system.Section("circuit"));
+            var settings = factory.BindSystem(system);
+            systems[name] = new SystemDefinition(name, type, concurrency, timeout, circuit, settings, system.Line);
+        }
+        return systems;
+    }
+
+    private static CircuitOptions ReadCircuit(ConfigSection? section)
+    {
+        var d = CircuitOptions.Default;
+        if (section is null) return d;
+        section.CheckKeys(["failureRatio", "minimumThroughput", "samplingDuration", "breakDuration", "maxBreakDuration"]);
+        var breakDuration = section.Duration("breakDuration", TimeSpan.FromMilliseconds(500), TimeSpan.FromDays(1)) ?? d.BreakDuration;
+        var maxBreak = section.Duration("maxBreakDuration", TimeSpan.FromMilliseconds(500), TimeSpan.FromDays(1)) ?? d.MaxBreakDuration;
+        if (maxBreak < breakDuration) section.Error("maxBreakDuration", $"{Durations.Format(maxBreak)} must be >= breakDuration ({Durations.Format(breakDuration)})");
+        return new CircuitOptions(
+            section.Double("failureRatio", 0.01, 1) ?? d.FailureRatio,
+            section.Int("minimumThroughput", 2, 100_000) ?? d.MinimumThroughput,
+            section.Duration("samplingDuration", TimeSpan.FromMilliseconds(500), TimeSpan.FromDays(1)) ?? d.SamplingDuration,
+            breakDuration,
+            maxBreak);
+    }
+
+    private List<FlowDefinition> ReadFlows(ConfigSection root, Dictionary<string, SystemDefinition> systems, MappingLimits limits)
+    {
+        var flows = new List<FlowDefinition>();
+        var section = root.Section("flows", required: true);
+        if (section is null) return flows;
+        foreach (var (name, flow) in section.Entries())
+        {
+            var to = flow.String("to", required: true);
+            SystemDefinition? system = null;
+            if (to is not null && !systems.TryGetValue(to, out system) && !SystemFailedToLoad(root, to))
+                flow.Error("to", $"unknown system '{to}'" + (systems.Count > 0 ? $" (systems: {string.Join(", ", systems.Keys)})" : ""));
+            var factory = system is null ? null : _factories[system.Type];
+            flow.CheckKeys(FlowKeys.Concat(factory?.FlowKeys ?? []), LaterFlowKeys);
+
+            var types = flow.StringList("on").ToHashSet(StringComparer.Ordinal);
+            var entities = flow.StringList("entity").ToHashSet(StringComparer.Ordinal);
+            if (types.Count == 0 && entities.Count == 0) flow.Error("needs 'on' (event types) or 'entity' to say which events it takes");
+
+            var map = Script(flow, "map", limits);
+            var filter = Script(flow, "filter", limits);
+            var retry = ReadRetry(flow.Section("retry"));
+            var headers = flow.StringMap("headers");
+            var settings = system is null ? null : factory!.BindFlow(flow, system);
+            if (to is null || system is null) continue;
+            flows.Add(new FlowDefinition(name, to, types, entities, filter, map, retry, headers, settings, flow.Line));
+        }
+        return flows;
+    }
+
+    private static bool SystemFailedToLoad(ConfigSection root, string name) =>
+        root.Section("systems")?.Has(name) == true;
+
+    private static string? Script(ConfigSection flow, string key, MappingLimits limits)
+    {
+        var source = flow.RawScript(key);
+        if (source is null) return null;
+        if (ScriptCheck.Check(source, limits) is { } problem)
+        {
+            // A block scalar (map: |) starts on the line after its key.
+            var blockOffset = flow.LineOf(key) is var keyLine && source.Contains('\n', StringComparison.Ordinal) ? 1 : 0;
+            flow.Context.Error(flow.LineOf(key) + blockOffset + Math.Max(problem.Line - 1, 0), flow.Child(key), problem.Message);
+        }
+        return source;
+    }
+
+    private static RetryPolicy ReadRetry(ConfigSection? section)
+    {
+        var d = RetryPolicy.Default;
+        if (section is null) return d;
+        section.CheckKeys(["maxAttempts", "initialDelay", "maxDelay", "maxRetryAfter"]);
+        var maxAttempts = section.Int("maxAttempts", 1, 1_000_000) ?? d.MaxAttempts;
+        var initial = section.Duration("initialDelay", TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1)) ?? d.InitialDelay;
+        var max = section.Duration("maxDelay", TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(7)) ?? (d.MaxDelay < initial ? initial : d.MaxDelay);
+        var maxRetryAfter = section.Duration("maxRetryAfter", TimeSpan.Zero, TimeSpan.FromDays(7)) ?? d.MaxRetryAfter;
+        if (max < initial)
+            section.Error("maxDelay", $"({Durations.Format(max)}) must be >= retry.initialDelay ({Durations.Format(initial)})");
+        return new RetryPolicy(maxAttempts, initial, max, maxRetryAfter);
+    }
+
+    private static MappingLimits ReadMapping(ConfigSection? section)
+    {
+        var d = MappingLimits.Default;
+        if (section is null) return d;
+        section.CheckKeys(["timeout", "memoryLimit", "recursionLimit"]);
+        return new MappingLimits(
+            section.Duration("timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1)) ?? d.Timeout,
+            section.Size("memoryLimit", 64 * 1024, 1024L * 1024 * 1024) ?? d.MemoryBytes,
+            section.Int("recursionLimit", 1, 10_000) ?? d.RecursionDepth);
+    }
+
+    private static ServerOptions ReadServer(ConfigSection? section)
+    {
+        var d = ServerOptions.Default;
+        if (section is null) return d;
+        section.CheckKeys(["urls", "maxBodySize"]);
+        return new ServerOptions(section.String("urls"), section.Size("maxBodySize", 1024, 1024L * 1024 * 1024) ?? d.MaxBodyBytes);
+    }
+
+    private static DeliveryOptions ReadDelivery(ConfigSection? section)
+    {
+        var d = DeliveryOptions.Default;
+        if (section is null) return d;
+        section.CheckKeys(["batchSize", "completionEvents"]);
+        return new DeliveryOptions(section.Int("batchSize", 1, 10_000) ?? d.BatchSize, section.Bool("completionEvents") ?? d.CompletionEvents);
+    }
+
+    private static string StripLocation(string message)
+    {
+        var paren = message.IndexOf("(Line:", StringComparison.Ordinal);
+        return (paren > 0 ? message[..paren] : message).Trim();
+    }
+}

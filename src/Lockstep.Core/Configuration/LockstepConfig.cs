@@ -1,0 +1,24 @@
+namespace Lockstep.Configuration;
+
+/// <summary>A loaded, valid configuration: what <c>lockstep validate</c> approves and <c>lockstep run</c> runs.</summary>
+public sealed record LockstepConfig(
+    string File,
+    string Storage,
+    IReadOnlyDictionary<string, SystemDefinition> Systems,
+    IReadOnlyList<FlowDefinition> Flows,
+    ServerOptions Server,
+    DeliveryOptions Delivery,
+    MappingLimits Mapping,
+    SecretRedactor Secrets)
+{
+    /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
+    public string? SqlitePath
+    {
+        get
+        {
+            if (!Storage.StartsWith("sqlite:", StringComparison.Ordinal)) return null;
+            var path = Storage["sqlite:".Length..];
+            return System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(File)) ?? ".", path));
+        }
+    }
+}

@@ -1,0 +1,298 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Lockstep.Configuration;
+using Lockstep.Connectors;
+using Lockstep.Intake;
+using Lockstep.Journal;
+using Lockstep.Mapping;
+using Lockstep.Records;
+using Microsoft.Extensions.Logging;
+
+namespace Lockstep.Deliveries;
+
+/// <summary>
+/// Claims due deliveries in batches, runs them concurrently within each system's limits (one record version in flight
+/// per flow and record, by the journal's construction), and commits their outcomes in batches. Waiting retries live in
+/// the journal as a due time, never in memory.
+/// </summary>
+internal sealed partial class DeliveryLoop : IDisposable
+{
+    private static readonly TimeSpan MaxIdleWait = TimeSpan.FromSeconds(30);
+
+    private readonly IJournal _journal;
+    private readonly IReadOnlyDictionary<string, FlowRuntime> _flows;
+    private readonly IReadOnlyList<SystemLane> _lanes;
+    private readonly WorkSignal _work;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SecretRedactor _secrets;
+    private readonly DeliveryOptions _options;
+    private readonly Channel<DeliveryCompletion> _completions = Channel.CreateUnbounded<DeliveryCompletion>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<long, Task> _running = new();
+    private readonly CancellationTokenSource _stopClaiming = new();
+    private readonly CancellationTokenSource _abortRequests = new();
+    private Task? _dispatcher;
+    private Task? _completer;
+
+    public DeliveryLoop(IJournal journal, IReadOnlyDictionary<string, FlowRuntime> flows, IReadOnlyList<SystemLane> lanes, WorkSignal work,
+        TimeProvider time, ILogger logger, SecretRedactor secrets, DeliveryOptions options)
+    {
+        _journal = journal;
+        _flows = flows;
+        _lanes = lanes;
+        _work = work;
+        _time = time;
+        _logger = logger;
+        _secrets = secrets;
+        _options = options;
+    }
+
+    /// <summary>Raised after each committed batch of outcomes (for metrics and live views).</summary>
+    public event Action<IReadOnlyList<DeliveryCompletion>>? Committed;
+
+    public void Start()
+    {
+        _completer = Task.Run(CompleteLoopAsync);
+        _dispatcher = Task.Run(DispatchLoopAsync);
+    }
+
+    /// <summary>Stops claiming, lets in-flight requests finish until <paramref name="cancellationToken"/> fires, commits their outcomes.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopClaiming.CancelAsync().ConfigureAwait(false);
+        if (_dispatcher is not null) await _dispatcher.ConfigureAwait(false);
+        using (cancellationToken.Register(() => _abortRequests.Cancel()))
+        {
+            try
+            {
+                await Task.WhenAll(_running.Values).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Aborted requests stay in flight in the journal and are due again at the next start.
+            }
+        }
+        _completions.Writer.TryComplete();
+        if (_completer is not null) await _completer.ConfigureAwait(false);
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        var token = _stopClaiming.Token;
+        var quotas = new List<ClaimQuota>(_lanes.Count);
+        var lanesByName = _lanes.ToDictionary(l => l.Name, StringComparer.Ordinal);
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                _work.Reset();
+                var now = _time.GetUtcNow();
+                quotas.Clear();
+                foreach (var lane in _lanes)
+                {
+                    var capacity = lane.Capacity(now);
+                    if (capacity > 0) quotas.Add(new ClaimQuota(lane.Name, Math.Min(capacity, _options.BatchSize)));
+                }
+                if (quotas.Count > 0)
+                {
+                    var claimed = await _journal.ClaimDueAsync(quotas, now, token).ConfigureAwait(false);
+                    foreach (var delivery in claimed) Launch(delivery, lanesByName);
+                    if (claimed.Count > 0) continue;
+                }
+                await WaitForWorkAsync(now, quotas, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LoopFailed(_logger, e.GetType().Name, _secrets.Redact(e.Message) ?? "");
+                await DelayAsync(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task WaitForWorkAsync(DateTimeOffset now, List<ClaimQuota> quotas, CancellationToken token)
+    {
+        DateTimeOffset? wake = null;
+        if (quotas.Count > 0) wake = await _journal.NextDueAsync(quotas.ConvertAll(q => q.System), token).ConfigureAwait(false);
+        foreach (var lane in _lanes)
+        {
+            if (lane.OpenUntil is { } until && until > now && (wake is null || until < wake)) wake = until;
+        }
+        var signal = _work.WaitAsync();
+        if (wake is { } due && due <= now) return;
+        var wait = wake is { } at ? at - now : MaxIdleWait;
+        if (wait > MaxIdleWait) wait = MaxIdleWait;
+        using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var delay = Task.Delay(wait, _time, cancelDelay.Token);
+        await Task.WhenAny(signal, delay).ConfigureAwait(false);
+        await cancelDelay.CancelAsync().ConfigureAwait(false);
+        token.ThrowIfCancellationRequested();
+    }
+
+    private async Task DelayAsync(TimeSpan wait, CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(wait, _time, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private void Launch(Delivery delivery, Dictionary<string, SystemLane> lanesByName)
+    {
+        if (!_flows.TryGetValue(delivery.Flow, out var flow))
+        {
+            // The journal only hands out deliveries of configured flows; a lane without its flow is a bug.
+            lanesByName[delivery.System].OnClaimed(1);
+            _completions.Writer.TryWrite(Dead(delivery, _time.GetUtcNow(), TimeSpan.Zero, null, $"flow '{delivery.Flow}' is no longer configured"));
+            return;
+        }
+        flow.Lane.OnClaimed(1);
+        // RunAsync yields before its first step, so it is registered here before it can unregister itself.
+        _running[delivery.Id] = RunAsync(delivery, flow);
+    }
+
+    private async Task RunAsync(Delivery delivery, FlowRuntime flow)
+    {
+        await Task.Yield();
+        try
+        {
+            await RunOnceAsync(delivery, flow).ConfigureAwait(false);
+        }
+        finally
+        {
+            _running.TryRemove(delivery.Id, out _);
+        }
+    }
+
+    private async Task RunOnceAsync(Delivery delivery, FlowRuntime flow)
+    {
+        var startedAt = _time.GetUtcNow();
+        var started = _time.GetTimestamp();
+        DeliveryCompletion completion;
+        try
+        {
+            completion = await AttemptAsync(delivery, flow, startedAt, started).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_abortRequests.IsCancellationRequested)
+        {
+            // Checkpoint: nothing recorded; the delivery stays in flight in the journal and is due again at the next start.
+            flow.Lane.OnCompleted();
+            return;
+        }
+        catch (Exception e)
+        {
+            completion = Retry(delivery, flow, startedAt, _time.GetElapsedTime(started), ConnectorResult.Transient($"{e.GetType().Name}: {e.Message}"));
+        }
+        _completions.Writer.TryWrite(completion);
+    }
+
+    private async ValueTask<DeliveryCompletion> AttemptAsync(Delivery delivery, FlowRuntime flow, DateTimeOffset startedAt, long started)
+    {
+        var body = ReadOnlyMemory<byte>.Empty;
+        if (delivery.Op == RecordOp.Upsert)
+        {
+            var mapped = flow.Scripts.Map(delivery);
+            switch (mapped.Status)
+            {
+                case MapStatus.Failed:
+                    return Dead(delivery, startedAt, _time.GetElapsedTime(started), null, mapped.Error);
+                case MapStatus.Skipped:
+                    return new DeliveryCompletion(delivery, CompletionKind.Skipped, startedAt, _time.GetElapsedTime(started), null, "skipped by filter or map", startedAt);
+            }
+            body = mapped.Body;
+        }
+
+        var outcome = await flow.Lane.ApplyAsync(delivery, flow.Definition, body, _abortRequests.Token).ConfigureAwait(false);
+        var duration = _time.GetElapsedTime(started);
+        if (outcome.CircuitRetryAfter is { } wait)
+            return new DeliveryCompletion(delivery, CompletionKind.Deferred, startedAt, duration, null, "circuit open", _time.GetUtcNow() + wait);
+
+        var result = outcome.Result;
+        return result.Kind switch
+        {
+            ResultKind.Success => new DeliveryCompletion(delivery, CompletionKind.Delivered, startedAt, duration, result.StatusCode, null, startedAt),
+            ResultKind.Skipped => new DeliveryCompletion(delivery, CompletionKind.Skipped, startedAt, duration, null, result.Error, startedAt),
+            ResultKind.Permanent => Dead(delivery, startedAt, duration, result.StatusCode, result.Error),
+            _ => Retry(delivery, flow, startedAt, duration, result),
+        };
+    }
+
+    private DeliveryCompletion Retry(Delivery delivery, FlowRuntime flow, DateTimeOffset startedAt, TimeSpan duration, ConnectorResult result)
+    {
+        var retry = flow.Definition.Retry;
+        if (delivery.Attempt >= retry.MaxAttempts)
+            return Dead(delivery, startedAt, duration, result.StatusCode, $"gave up after {delivery.Attempt} attempts: {result.Error}");
+        var delay = Backoff.Delay(retry, delivery.Attempt, result.RetryAfter, Random.Shared.NextDouble());
+        var dueAt = _time.GetUtcNow() + delay;
+        Retrying(_logger, delivery.System, delivery.Entity, delivery.Key, delivery.Version, delivery.Attempt, dueAt);
+        return new DeliveryCompletion(delivery, CompletionKind.Retry, startedAt, duration, result.StatusCode, _secrets.Redact(result.Error), dueAt);
+    }
+
+    private DeliveryCompletion Dead(Delivery delivery, DateTimeOffset startedAt, TimeSpan duration, int? status, string? error)
+    {
+        DeadLettered(_logger, delivery.Flow, delivery.Entity, delivery.Key, delivery.Version, status);
+        return new DeliveryCompletion(delivery, CompletionKind.Dead, startedAt, duration, status, _secrets.Redact(error), startedAt);
+    }
+
+    private async Task CompleteLoopAsync()
+    {
+        var batch = new List<DeliveryCompletion>(_options.BatchSize);
+        var reader = _completions.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < _options.BatchSize * 4 && reader.TryRead(out var completion)) batch.Add(completion);
+            await CommitAsync(batch).ConfigureAwait(false);
+            foreach (var completion in batch)
+            {
+                if (_flows.TryGetValue(completion.Delivery.Flow, out var flow)) flow.Lane.OnCompleted();
+                else _lanes.FirstOrDefault(l => l.Name == completion.Delivery.System)?.OnCompleted();
+            }
+            Committed?.Invoke(batch.ToArray());
+            _work.Set();
+        }
+    }
+
+    private async Task CommitAsync(List<DeliveryCompletion> batch)
+    {
+        for (var failures = 0; ; failures++)
+        {
+            try
+            {
+                await _journal.CompleteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (failures < 100)
+            {
+                // The outcomes stay in memory and the deliveries in flight in the journal: retried here, or redone after a restart.
+                CompleteFailed(_logger, batch.Count, e.GetType().Name, _secrets.Redact(e.Message) ?? "");
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 50 * (failures + 1))), _time).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopClaiming.Dispose();
+        _abortRequests.Dispose();
+    }
+
+    [LoggerMessage(2001, LogLevel.Warning, "Delivery to {System} failed for {Entity}/{Key} v{Version}; attempt {Attempt}, next at {DueAt}")]
+    private static partial void Retrying(ILogger logger, string system, string entity, string key, long version, int attempt, DateTimeOffset dueAt);
+
+    [LoggerMessage(2002, LogLevel.Error, "Dead letter on {Flow} for {Entity}/{Key} v{Version} (status {Status})")]
+    private static partial void DeadLettered(ILogger logger, string flow, string entity, string key, long version, int? status);
+
+    [LoggerMessage(2003, LogLevel.Error, "Delivery loop failed ({Error}: {Message}); continuing")]
+    private static partial void LoopFailed(ILogger logger, string error, string message);
+
+    [LoggerMessage(2004, LogLevel.Error, "Committing {Count} delivery outcomes failed ({Error}: {Message}); retrying")]
+    private static partial void CompleteFailed(ILogger logger, int count, string error, string message);
+}

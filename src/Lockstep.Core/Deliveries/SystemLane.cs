@@ -1,0 +1,147 @@
+using Lockstep.Configuration;
+using Lockstep.Connectors;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Lockstep.Deliveries;
+
+/// <summary>
+/// One system's lane: its connector behind a Polly pipeline (circuit breaker around an attempt timeout), its concurrency
+/// limit, and how much more the delivery loop may claim for it now. While the circuit is open nothing is claimed; once
+/// the break is over one delivery is claimed as the probe.
+/// </summary>
+internal sealed partial class SystemLane : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _slots;
+    private readonly ResiliencePipeline<ConnectorResult> _pipeline;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private int _claimed;
+    private long _openUntilTicks = -1;
+    private int _state;
+
+    public SystemLane(SystemDefinition system, IConnector connector, TimeProvider time, ILogger logger)
+    {
+        System = system;
+        Connector = connector;
+        _time = time;
+        _logger = logger;
+        _slots = new SemaphoreSlim(system.Concurrency, system.Concurrency);
+        var circuit = system.Circuit;
+        _pipeline = new ResiliencePipelineBuilder<ConnectorResult> { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ConnectorResult>
+            {
+                FailureRatio = circuit.FailureRatio,
+                MinimumThroughput = circuit.MinimumThroughput,
+                SamplingDuration = circuit.SamplingDuration,
+                BreakDuration = circuit.BreakDuration,
+                // Each failed probe doubles the pause, up to the maximum: a long outage costs a handful of probes.
+                BreakDurationGenerator = args => ValueTask.FromResult(TimeSpan.FromMilliseconds(Math.Min(
+                    circuit.BreakDuration.TotalMilliseconds * Math.Pow(2, Math.Min(args.HalfOpenAttempts, 20)),
+                    circuit.MaxBreakDuration.TotalMilliseconds))),
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is not null and not OperationCanceledException || args.Outcome.Result.Kind == ResultKind.Transient),
+                OnOpened = args =>
+                {
+                    Volatile.Write(ref _openUntilTicks, (_time.GetUtcNow() + args.BreakDuration).UtcTicks);
+                    Volatile.Write(ref _state, (int)CircuitState.Open);
+                    CircuitOpened(_logger, System.Name, args.BreakDuration);
+                    return ValueTask.CompletedTask;
+                },
+                OnHalfOpened = _ =>
+                {
+                    Volatile.Write(ref _state, (int)CircuitState.HalfOpen);
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    var wasOpen = Volatile.Read(ref _state) != (int)CircuitState.Closed;
+                    Volatile.Write(ref _state, (int)CircuitState.Closed);
+                    Volatile.Write(ref _openUntilTicks, -1);
+                    if (wasOpen) CircuitClosed(_logger, System.Name);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddTimeout(system.Timeout)
+            .Build();
+    }
+
+    public SystemDefinition System { get; }
+
+    public IConnector Connector { get; }
+
+    public string Name => System.Name;
+
+    public int Claimed => Volatile.Read(ref _claimed);
+
+    public CircuitState Circuit(DateTimeOffset now)
+    {
+        var state = (CircuitState)Volatile.Read(ref _state);
+        return state == CircuitState.Open && OpenUntil is { } until && now >= until ? CircuitState.HalfOpen : state;
+    }
+
+    public DateTimeOffset? OpenUntil
+    {
+        get
+        {
+            var ticks = Volatile.Read(ref _openUntilTicks);
+            return ticks < 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>How many more deliveries to claim now. Twice the concurrency keeps requests flowing while outcomes commit.</summary>
+    public int Capacity(DateTimeOffset now) => Circuit(now) switch
+    {
+        CircuitState.Closed => Math.Max(0, (System.Concurrency * 2) - Claimed),
+        CircuitState.HalfOpen => Claimed == 0 ? 1 : 0,
+        _ => 0,
+    };
+
+    public void OnClaimed(int count) => Interlocked.Add(ref _claimed, count);
+
+    public void OnCompleted() => Interlocked.Decrement(ref _claimed);
+
+    /// <summary>Runs one request within the concurrency limit, circuit and timeout; never throws but for cancellation.</summary>
+    public async ValueTask<LaneResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await _pipeline.ExecuteAsync(
+                static (state, token) => state.Connector.ApplyAsync(state.Delivery, state.Flow, state.Body, token),
+                (Connector, Delivery: delivery, Flow: flow, Body: body),
+                cancellationToken).ConfigureAwait(false);
+            return new LaneResult(result, null);
+        }
+        catch (BrokenCircuitException e)
+        {
+            return new LaneResult(default, e.RetryAfter ?? System.Circuit.BreakDuration);
+        }
+        catch (TimeoutRejectedException)
+        {
+            return new LaneResult(ConnectorResult.Transient($"timed out after {Durations.Format(System.Timeout)}"), null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new LaneResult(ConnectorResult.Transient($"{e.GetType().Name}: {e.Message}"), null);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _slots.Dispose();
+        return Connector.DisposeAsync();
+    }
+
+    [LoggerMessage(2101, LogLevel.Warning, "Circuit for {System} opened: deliveries paused for {BreakDuration}, then one probe")]
+    private static partial void CircuitOpened(ILogger logger, string system, TimeSpan breakDuration);
+
+    [LoggerMessage(2102, LogLevel.Information, "Circuit for {System} closed: a probe succeeded, deliveries resume")]
+    private static partial void CircuitClosed(ILogger logger, string system);
+}

@@ -1,0 +1,20 @@
+namespace Lockstep.Events;
+
+/// <summary>Counts for one publish call, known only after the journal committed it.</summary>
+public sealed record AppendResult(int Accepted, int Duplicates, int Stale)
+{
+    public static AppendResult From(IReadOnlyList<AppendStatus> statuses)
+    {
+        int accepted = 0, duplicates = 0, stale = 0;
+        foreach (var status in statuses)
+        {
+            switch (status)
+            {
+                case AppendStatus.Accepted: accepted++; break;
+                case AppendStatus.Duplicate: duplicates++; break;
+                default: stale++; break;
+            }
+        }
+        return new AppendResult(accepted, duplicates, stale);
+    }
+}

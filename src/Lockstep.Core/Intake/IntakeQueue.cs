@@ -1,0 +1,82 @@
+using System.Threading.Channels;
+using Lockstep.Events;
+using Lockstep.Journal;
+using Microsoft.Extensions.Logging;
+
+namespace Lockstep.Intake;
+
+/// <summary>
+/// Group commit for intake: callers hand over their events and wait; one loop commits everything queued so far in one
+/// journal transaction (one fsync) and only then acknowledges each caller.
+/// </summary>
+internal sealed partial class IntakeQueue(IJournal journal, WorkSignal work, ILogger logger, int maxEventsPerCommit = 4096)
+{
+    private readonly Channel<PendingAppend> _appends =
+        Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private Task? _loop;
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
+    {
+        var append = new PendingAppend(events);
+        await _appends.Writer.WriteAsync(append, cancellationToken).ConfigureAwait(false);
+        // Not cancelled once queued: the caller learns whether it was committed, which it needs for its retry.
+        var statuses = await append.Committed.Task.ConfigureAwait(false);
+        return AppendResult.From(statuses);
+    }
+
+    public async Task StopAsync()
+    {
+        _appends.Writer.TryComplete();
+        if (_loop is not null) await _loop.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<PendingAppend>();
+        var events = new List<Event>();
+        while (await _appends.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            events.Clear();
+            while (events.Count < maxEventsPerCommit && _appends.Reader.TryRead(out var append))
+            {
+                batch.Add(append);
+                events.AddRange(append.Events);
+            }
+            IReadOnlyList<AppendStatus> statuses;
+            try
+            {
+                statuses = await journal.AppendAsync(events, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                CommitFailed(logger, events.Count, e.GetType().Name);
+                foreach (var failed in batch) failed.Committed.TrySetException(e);
+                continue;
+            }
+            // Checkpoint: committed. From here every caller in the batch may be told its events are accepted.
+            var offset = 0;
+            foreach (var done in batch)
+            {
+                var mine = new AppendStatus[done.Events.Count];
+                for (var i = 0; i < mine.Length; i++) mine[i] = statuses[offset + i];
+                offset += mine.Length;
+                done.Committed.TrySetResult(mine);
+            }
+            work.Set();
+        }
+    }
+
+    private sealed class PendingAppend(IReadOnlyList<Event> events)
+    {
+        public IReadOnlyList<Event> Events { get; } = events;
+
+        public TaskCompletionSource<IReadOnlyList<AppendStatus>> Committed { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    [LoggerMessage(1001, LogLevel.Error, "Journal append of {Count} events failed ({Error}); the publishers were told it failed")]
+    private static partial void CommitFailed(ILogger logger, int count, string error);
+}

@@ -1,0 +1,7 @@
+namespace Lockstep.Status;
+
+/// <summary>The whole engine at a glance: <c>synced</c> only when nothing is pending, in flight or dead anywhere.</summary>
+public sealed record StatusReport(
+    string State,
+    IReadOnlyDictionary<string, TargetStatus> Systems,
+    IReadOnlyDictionary<string, TargetStatus> Flows);

@@ -1,0 +1,9 @@
+namespace Lockstep.Status;
+
+/// <summary>The words status uses: synced (nothing pending, in flight or dead), pending (work under way), failing.</summary>
+public static class SyncState
+{
+    public const string Synced = "synced";
+    public const string Pending = "pending";
+    public const string Failing = "failing";
+}

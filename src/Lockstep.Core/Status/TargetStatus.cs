@@ -1,0 +1,15 @@
+namespace Lockstep.Status;
+
+/// <summary>One system's or flow's state and counters, as <c>GET /api/status</c> shows them.</summary>
+public sealed record TargetStatus(
+    string? System,
+    string State,
+    long Pending,
+    long InFlight,
+    long Delivered,
+    long Dead,
+    double LagSeconds,
+    string Circuit,
+    DateTimeOffset? LastSuccessAt,
+    DateTimeOffset? LastFailureAt,
+    string? LastError);
