@@ -1,0 +1,64 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace Lockstep.Cli.Commands;
+
+/// <summary><c>lockstep status [--url]</c>: every system and flow with its state; exit 0 when synced, 2 when not.</summary>
+internal static class StatusCommand
+{
+    public static Command Create()
+    {
+        var url = CommonOptions.Url();
+        var json = CommonOptions.Json();
+        var command = new Command("status", "Show whether every system is in sync") { url, json };
+        command.SetAction((result, cancellationToken) => CliErrors.Guard(async () =>
+        {
+            using var client = new ApiClient(result.GetValue(url)!);
+            var status = await client.GetAsync("/api/status", cancellationToken);
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(status, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            else
+            {
+                var state = status.GetProperty("state").GetString();
+                AnsiConsole.MarkupLine($"Lockstep is [bold {Color(state)}]{state}[/]");
+                AnsiConsole.Write(Table("system", status.GetProperty("systems")));
+                AnsiConsole.Write(Table("flow", status.GetProperty("flows")));
+            }
+            return status.GetProperty("state").GetString() == "synced" ? 0 : 2;
+        }));
+        return command;
+    }
+
+    public static Table Table(string kind, JsonElement items)
+    {
+        var table = new Table().AddColumns(kind, "state", "pending", "in flight", "delivered", "dead", "lag", "circuit", "last error");
+        foreach (var item in items.EnumerateObject())
+        {
+            var v = item.Value;
+            var state = v.GetProperty("state").GetString();
+            table.AddRow(
+                Markup.Escape(item.Name),
+                $"[{Color(state)}]{state}[/]",
+                v.GetProperty("pending").ToString(),
+                v.GetProperty("inFlight").ToString(),
+                v.GetProperty("delivered").ToString(),
+                v.GetProperty("dead").ToString(),
+                $"{v.GetProperty("lagSeconds").GetDouble():0.0}s",
+                v.GetProperty("circuit").GetString() ?? "",
+                Markup.Escape(Shorten(v.TryGetProperty("lastError", out var e) ? e.GetString() : null)));
+        }
+        return table;
+    }
+
+    public static string Color(string? state) => state switch
+    {
+        "synced" => "green",
+        "pending" => "yellow",
+        _ => "red",
+    };
+
+    private static string Shorten(string? text) => text is null ? "" : text.Length > 60 ? text[..57] + "..." : text;
+}

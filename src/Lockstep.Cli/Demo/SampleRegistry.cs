@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lockstep.Cli.Demo;
+
+/// <summary>
+/// A small registry API on 127.0.0.1 that behaves like a real partner: <c>PUT/DELETE /api/records/{key}</c>, idempotent by
+/// <c>Idempotency-Key</c>, versioned by <c>X-Record-Version</c>, failing a share of requests with 503 (or 429 + Retry-After)
+/// and, during an outage, all of them. It keeps score: what it holds, repeats, version regressions.
+/// </summary>
+internal sealed class SampleRegistry : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Random _random;
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _appliedKeys = new(StringComparer.Ordinal);
+
+    private SampleRegistry(WebApplication app, int seed)
+    {
+        _app = app;
+        _random = new Random(seed);
+    }
+
+    public string Url { get; private set; } = "";
+
+    /// <summary>Share of requests answered 503 (a few of them 429 with Retry-After: 1).</summary>
+    public double FailureRate { get; set; }
+
+    /// <summary>While true every request fails with 503.</summary>
+    public bool Outage { get; set; }
+
+    public ConcurrentDictionary<string, (long Version, string Body)> Records { get; } = new(StringComparer.Ordinal);
+
+    public ConcurrentQueue<RegistryRequest> Requests { get; } = new();
+
+    public int InjectedFailures => _injected;
+
+    /// <summary>Requests whose idempotency key had already been applied (answered 200, not applied again).</summary>
+    public int Repeats => _repeats;
+
+    /// <summary>Applies that would have moved a record to an older version (refused, counted).</summary>
+    public int Regressions => _regressions;
+
+    private int _injected;
+    private int _repeats;
+    private int _regressions;
+
+    public static async Task<SampleRegistry> StartAsync(double failureRate, int seed = 7, string url = "http://127.0.0.1:0")
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(url);
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var registry = new SampleRegistry(app, seed) { FailureRate = failureRate };
+        app.MapPut("/api/records/{key}", (string key, HttpContext context) => registry.HandleAsync(key, context, delete: false));
+        app.MapDelete("/api/records/{key}", (string key, HttpContext context) => registry.HandleAsync(key, context, delete: true));
+        await app.StartAsync();
+        registry.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return registry;
+    }
+
+    private async Task<IResult> HandleAsync(string key, HttpContext context, bool delete)
+    {
+        var body = delete ? "" : await new StreamReader(context.Request.Body).ReadToEndAsync();
+        var idempotencyKey = context.Request.Headers["Idempotency-Key"].ToString();
+        var versionHeader = context.Request.Headers["X-Record-Version"].ToString();
+        var version = long.TryParse(versionHeader, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
+        var authorization = context.Request.Headers.Authorization.ToString();
+
+        int status;
+        lock (_gate)
+        {
+            var roll = _random.NextDouble();
+            if (Outage || roll < FailureRate)
+            {
+                _injected++;
+                status = !Outage && roll < FailureRate * 0.1 ? 429 : 503;
+            }
+            else if (!_appliedKeys.Add(idempotencyKey))
+            {
+                _repeats++;
+                status = 200;
+            }
+            else
+            {
+                var current = Records.TryGetValue(key, out var held) ? held.Version : 0;
+                if (version < current)
+                {
+                    _regressions++;
+                    status = 409;
+                }
+                else
+                {
+                    if (delete) Records.TryRemove(key, out _);
+                    else Records[key] = (version, body);
+                    status = delete ? 204 : 200;
+                }
+            }
+        }
+        Requests.Enqueue(new RegistryRequest(context.Request.Method, key, idempotencyKey, version, status, authorization, body));
+        if (status == 429) context.Response.Headers.RetryAfter = "1";
+        return Results.StatusCode(status);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>One request as the registry saw it.</summary>
+internal sealed record RegistryRequest(string Method, string Key, string IdempotencyKey, long Version, int Status, string Authorization, string Body);

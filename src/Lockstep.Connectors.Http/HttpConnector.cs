@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Lockstep.Configuration;
+using Lockstep.Deliveries;
+using Lockstep.Records;
+
+namespace Lockstep.Connectors.Http;
+
+/// <summary>
+/// Sends one request per record version: the flow's upsert (body = the mapped record) or delete operation, with
+/// <c>Idempotency-Key</c>, and classifies the answer: 2xx done; 408, 425, 429, 5xx and network errors transient
+/// (Retry-After passed on); a 404/410 to a delete done; redirects and other 4xx permanent.
+/// </summary>
+internal sealed class HttpConnector : IConnector
+{
+    private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
+    private readonly HttpClient _client;
+    private readonly HttpSystemOptions _options;
+    private readonly ConnectorContext _context;
+
+    public HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context)
+    {
+        _options = options;
+        _context = context;
+        _client = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            MaxConnectionsPerServer = system.Concurrency,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Min(system.Timeout.TotalSeconds, 15)),
+            UseCookies = false,
+        })
+        {
+            // The attempt timeout is the engine's (Polly, on its TimeProvider).
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var settings = (HttpFlowOptions)flow.Settings!;
+        var operation = delivery.Op == RecordOp.Delete ? settings.Delete : settings.Upsert;
+        if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
+
+        using var request = new HttpRequestMessage(operation.Method, new Uri(_options.BaseUrl, Combine(_options.BaseUrl, operation.RenderPath(delivery))));
+        if (delivery.Op == RecordOp.Upsert)
+        {
+            request.Content = new ReadOnlyMemoryContent(body);
+            request.Content.Headers.ContentType = Json;
+        }
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
+        foreach (var (name, value) in _options.Headers) request.Headers.TryAddWithoutValidation(name, value);
+        foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
+        if (_options.Auth is { } auth)
+        {
+            request.Headers.Remove(auth.Header);
+            request.Headers.TryAddWithoutValidation(auth.Header, auth.Value.Reveal());
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            return ConnectorResult.Transient(Redact($"network error: {e.Message}"));
+        }
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (status is >= 200 and < 300) return ConnectorResult.Success(status);
+            if (delivery.Op == RecordOp.Delete && response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+                return ConnectorResult.Success(status);
+            var detail = await ReadDetailAsync(response, cancellationToken).ConfigureAwait(false);
+            var error = Redact($"HTTP {status} {response.ReasonPhrase}{detail}");
+            return status is 408 or 425 or 429 or >= 500
+                ? ConnectorResult.Transient(error, status, RetryAfter(response))
+                : ConnectorResult.Permanent(error, status);
+        }
+    }
+
+    private static string Combine(Uri baseUrl, string path)
+    {
+        var prefix = baseUrl.AbsolutePath.TrimEnd('/');
+        return prefix + path;
+    }
+
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta) return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+        if (header?.Date is { } date)
+        {
+            var wait = date - _context.Time.GetUtcNow();
+            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+        }
+        return null;
+    }
+
+    private static async Task<string> ReadDetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            text = text.Trim().ReplaceLineEndings(" ");
+            if (text.Length == 0) return "";
+            return ": " + (text.Length > 300 ? text[..300] + "..." : text);
+        }
+        catch (HttpRequestException)
+        {
+            return "";
+        }
+    }
+
+    private string Redact(string text) => _context.Secrets.Redact(text) ?? "";
+
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+using Lockstep.Deliveries;
+
+namespace Lockstep.Connectors.Http;
+
+/// <summary>An operation written <c>METHOD /path/{key}</c>; <c>{key}</c>, <c>{entity}</c>, <c>{version}</c>, <c>{flow}</c> are filled per delivery.</summary>
+internal sealed partial class HttpOperation
+{
+    private static readonly string[] Methods = ["POST", "PUT", "PATCH", "DELETE"];
+
+    private HttpOperation(HttpMethod method, string path)
+    {
+        Method = method;
+        Path = path;
+    }
+
+    public HttpMethod Method { get; }
+
+    public string Path { get; }
+
+    public static HttpOperation? Parse(string text, out string? error)
+    {
+        error = null;
+        var parts = text.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || !Methods.Contains(parts[0].ToUpperInvariant()) || !parts[1].StartsWith('/'))
+        {
+            error = $"'{text}' is not an operation (write METHOD /path, e.g. PUT /api/records/{{key}}; methods: {string.Join(", ", Methods)})";
+            return null;
+        }
+        if (Templates.Unknown(parts[1]) is { } unknown)
+        {
+            error = $"unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})";
+            return null;
+        }
+        return new HttpOperation(new HttpMethod(parts[0].ToUpperInvariant()), parts[1]);
+    }
+
+    public string RenderPath(Delivery delivery) => Templates.Render(Path, delivery, escape: true);
+}
+
+/// <summary>Fills <c>{key}</c>, <c>{entity}</c>, <c>{version}</c>, <c>{flow}</c> in paths and header values.</summary>
+internal static partial class Templates
+{
+    private static readonly string[] Known = ["key", "entity", "version", "flow"];
+
+    public static string? Unknown(string template) =>
+        Placeholder().Matches(template).Select(m => m.Groups[1].Value).FirstOrDefault(name => !Known.Contains(name));
+
+    public static string Render(string template, Delivery d, bool escape)
+    {
+        if (!template.Contains('{', StringComparison.Ordinal)) return template;
+        return Placeholder().Replace(template, m =>
+        {
+            var value = m.Groups[1].Value switch
+            {
+                "key" => d.Key,
+                "entity" => d.Entity,
+                "version" => d.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "flow" => d.Flow,
+                _ => m.Value,
+            };
+            return escape ? Uri.EscapeDataString(value) : value;
+        });
+    }
+
+    [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex Placeholder();
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Lockstep.Configuration;
+using Lockstep.Engines;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+
+namespace Lockstep.Host.Api;
+
+/// <summary>The HTTP API: publish, status, events, dead letters, health. Every error is problem+json naming the field.</summary>
+public static class LockstepEndpoints
+{
+    public static IEndpointRouteBuilder MapLockstepApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/events", PublishAsync);
+        app.MapGet("/api/events/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
+            await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'"));
+        app.MapGet("/api/status", async (LockstepEngine engine, CancellationToken ct) =>
+            Results.Json(await engine.StatusAsync(ct), ApiJson.Options));
+        app.MapGet("/api/status/{system}", async (string system, LockstepEngine engine, CancellationToken ct) =>
+            (await engine.StatusAsync(ct)).Systems.TryGetValue(system, out var status)
+                ? Results.Json(status, ApiJson.Options)
+                : Problems.NotFound($"no system named '{system}'"));
+        app.MapGet("/api/dead", ListDeadAsync);
+        app.MapPost("/api/dead/replay", ReplayAsync);
+        app.MapDelete("/api/dead/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
+            !long.TryParse(id, out var n) ? Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")])
+            : await engine.DeadLetters.DropAsync(n, ct) ? Results.NoContent()
+            : Problems.NotFound($"no dead letter with id {n}"));
+        app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
+        app.MapGet("/health/ready", (LockstepEngine engine) =>
+            engine.Ready ? Results.Json(new { status = "ready" }) : Results.Json(new { status = "starting" }, statusCode: 503));
+        return app;
+    }
+
+    private static async Task<IResult> PublishAsync(HttpContext context, LockstepEngine engine, LockstepConfig config, CancellationToken ct)
+    {
+        var limit = config.Server.MaxBodyBytes;
+        if (context.Request.ContentLength > limit) return TooLarge(limit);
+        if (context.Request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
+            return Problems.Of(415, "Unsupported media type", $"send application/json, not '{type}'");
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature) sizeFeature.MaxRequestBodySize = limit;
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, ct);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            return TooLarge(limit);
+        }
+        catch (JsonException e)
+        {
+            return Problems.Of(400, "Malformed JSON", e.Message.Split(" Path:")[0] + (e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : ""));
+        }
+        using (document)
+        {
+            var (events, errors) = EventParser.Parse(document.RootElement);
+            if (errors.Count > 0)
+                return Problems.Of(400, "Invalid events", $"{errors.Count} problem(s); nothing was stored", errors);
+            var result = await engine.PublishAsync(events, ct);
+            return Results.Json(new PublishResponse(result.Accepted + result.Stale, result.Duplicates, result.Stale), ApiJson.Options, statusCode: 202);
+        }
+    }
+
+    private static IResult TooLarge(long limit) =>
+        Problems.Of(413, "Request too large", $"the body is larger than server.maxBodySize ({limit} bytes)", [new FieldError(null, "body", $"at most {limit} bytes")]);
+
+    private static async Task<IResult> ListDeadAsync(HttpRequest request, LockstepEngine engine, CancellationToken ct)
+    {
+        var limit = 1000;
+        if (request.Query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > 100_000))
+            return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 100000", [new FieldError(null, "limit", "must be 1..100000")]);
+        var list = await engine.DeadLetters.ListAsync(request.Query["flow"].FirstOrDefault(), request.Query["system"].FirstOrDefault(), limit, ct);
+        return Results.Json(list, ApiJson.Options);
+    }
+
+    private static async Task<IResult> ReplayAsync(HttpContext context, LockstepEngine engine, CancellationToken ct)
+    {
+        string? flow = context.Request.Query["flow"].FirstOrDefault();
+        List<long>? ids = null;
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            if (context.Request.ContentLength > 1024 * 1024) return TooLarge(1024 * 1024);
+            try
+            {
+                using var document = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 8 }, ct);
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                    return Problems.Of(400, "Invalid request", "the body must be an object like {\"ids\": [1, 2]} or {\"flow\": \"name\"}");
+                foreach (var property in root.EnumerateObject())
+                {
+                    switch (property.Name)
+                    {
+                        case "flow" when property.Value.ValueKind == JsonValueKind.String:
+                            flow = property.Value.GetString();
+                            break;
+                        case "ids" when property.Value.ValueKind == JsonValueKind.Array:
+                            ids = [];
+                            foreach (var id in property.Value.EnumerateArray())
+                            {
+                                if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt64(out var n))
+                                    return Problems.Of(400, "Invalid request", "ids must be whole numbers", [new FieldError(null, "ids", "must be an array of whole numbers")]);
+                                ids.Add(n);
+                            }
+                            break;
+                        default:
+                            return Problems.Of(400, "Invalid request", $"unexpected field '{property.Name}'",
+                                [new FieldError(null, property.Name, "expected ids (array of numbers) or flow (string)")]);
+                    }
+                }
+            }
+            catch (JsonException e)
+            {
+                return Problems.Of(400, "Malformed JSON", e.Message.Split(" Path:")[0]);
+            }
+        }
+        var replayed = await engine.ReplayAsync(flow, ids, ct);
+        return Results.Json(new { replayed }, ApiJson.Options);
+    }
+
+    private sealed record PublishResponse(int Accepted, int Duplicates, int Stale);
+}

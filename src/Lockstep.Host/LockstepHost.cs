@@ -1,0 +1,42 @@
+using Lockstep.Configuration;
+using Lockstep.Host.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Lockstep.Host;
+
+/// <summary>Builds the web application that <c>lockstep run</c> serves: the engine plus its HTTP API on one listener.</summary>
+public static class LockstepHost
+{
+    public const string DefaultUrls = "http://127.0.0.1:7070";
+
+    public static WebApplication Build(LockstepConfig config, string? urls, Action<IServiceCollection>? configure = null, LogLevel engineLogLevel = LogLevel.Information)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(urls ?? config.Server.Urls ?? DefaultUrls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(config.Server.MaxBodyBytes, 1024 * 1024));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", engineLogLevel);
+        builder.Logging.AddFilter("Lockstep", engineLogLevel);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+        builder.Services.AddLockstep(config);
+        configure?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.UseExceptionHandler(error => error.Run(async context =>
+        {
+            // Never echo an exception: it may carry a connection string or a payload.
+            var status = context.Features.Get<IExceptionHandlerFeature>()?.Error is BadHttpRequestException bad ? bad.StatusCode : 500;
+            await Problems.Of(status, status == 500 ? "Internal error" : "Bad request", status == 500 ? "the request failed; see the server log" : "the request could not be read")
+                .ExecuteAsync(context);
+        }));
+        app.MapLockstepApi();
+        return app;
+    }
+}

@@ -1,0 +1,49 @@
+using Lockstep.Configuration;
+using Lockstep.Connectors;
+using Lockstep.Connectors.Http;
+using Lockstep.Engines;
+using Lockstep.Journal;
+using Lockstep.Routing;
+using Lockstep.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Lockstep.Host;
+
+/// <summary>The one composition root: config becomes a journal, connectors and an engine here, for the CLI and embedding apps alike.</summary>
+public static class LockstepServiceCollectionExtensions
+{
+    /// <summary>The connector families this build ships.</summary>
+    public static IReadOnlyList<IConnectorFactory> ConnectorFactories { get; } = [new HttpConnectorFactory()];
+
+    /// <summary>Loads and validates the YAML file (throws <see cref="ConfigException"/> listing every error) and registers the engine.</summary>
+    public static IServiceCollection AddLockstep(this IServiceCollection services, string configPath) =>
+        services.AddLockstep(new ConfigLoader(ConnectorFactories).Load(configPath));
+
+    public static IServiceCollection AddLockstep(this IServiceCollection services, LockstepConfig config)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(config);
+        services.AddSingleton(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            var path = config.SqlitePath ?? throw new InvalidOperationException($"storage '{config.Storage}' is not supported yet");
+            return new SqliteJournal(path, new FlowRouter(config.Flows), config.Delivery, time);
+        });
+        services.AddSingleton(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            var logging = sp.GetRequiredService<ILoggerFactory>();
+            var journal = sp.GetRequiredService<SqliteJournal>();
+            var context = new ConnectorContext(time, logging, config.Secrets);
+            var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
+            var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
+            return new LockstepEngine(config, journal, journal, journal, connectors, time, logging);
+        });
+        services.AddSingleton<IJournalQueries>(sp => sp.GetRequiredService<SqliteJournal>());
+        services.AddHostedService<EngineService>();
+        return services;
+    }
+}

@@ -1,0 +1,150 @@
+using Microsoft.Data.Sqlite;
+
+namespace Lockstep.Storage.Sqlite;
+
+/// <summary>The write connection's statements, built once and reused (SQLite keeps them prepared) across batches.</summary>
+internal sealed class Commands : IDisposable
+{
+    private readonly List<SqliteCommand> _all = [];
+
+    public Commands(SqliteConnection connection, IReadOnlyDictionary<string, string> flowSystems)
+    {
+        EventExists = Make(connection, "SELECT 1 FROM events WHERE id = $id", "$id");
+        RecordVersion = Make(connection, "SELECT version FROM records WHERE entity = $entity AND key = $key", "$entity", "$key");
+        InsertEvent = Make(connection, """
+            INSERT INTO events(id, type, entity, key, version, op, data, received_at, status, flows, completion)
+            VALUES ($id, $type, $entity, $key, $version, $op, $data, $now, $status, $flows, $completion) RETURNING seq
+            """, "$id", "$type", "$entity", "$key", "$version", "$op", "$data", "$now", "$status", "$flows", "$completion");
+        UpsertRecord = Make(connection, """
+            INSERT INTO records(entity, key, version, op, event_seq) VALUES ($entity, $key, $version, $op, $seq)
+            ON CONFLICT(entity, key) DO UPDATE SET version = excluded.version, op = excluded.op, event_seq = excluded.event_seq
+            """, "$entity", "$key", "$version", "$op", "$seq");
+        // A newer version replaces the one waiting; a delivered or dead row becomes pending again with fresh attempts.
+        // An in-flight row keeps its state: when its attempt completes it sees the newer version and stays pending.
+        RouteDelivery = Make(connection, """
+            INSERT INTO deliveries(flow, system, entity, key, version, event_seq, version_at, state, due_at, pending_since)
+            VALUES ($flow, $system, $entity, $key, $version, $seq, $now, 0, $now, $now)
+            ON CONFLICT(flow, entity, key) DO UPDATE SET
+                version = excluded.version, event_seq = excluded.event_seq, version_at = excluded.version_at,
+                state = CASE WHEN state IN (2, 3) THEN 0 ELSE state END,
+                due_at = CASE WHEN state IN (2, 3) THEN excluded.due_at ELSE due_at END,
+                attempts = CASE WHEN state IN (2, 3) THEN 0 ELSE attempts END,
+                pending_since = COALESCE(CASE WHEN state IN (2, 3) THEN NULL ELSE pending_since END, excluded.pending_since)
+            WHERE excluded.version > deliveries.version
+            """, "$flow", "$system", "$entity", "$key", "$version", "$seq", "$now");
+        LoadEvent = Make(connection, "SELECT id, type, op, data FROM events WHERE seq = $seq", "$seq");
+        InsertAttempt = Make(connection, """
+            INSERT INTO attempts(flow, entity, key, version, attempt, started_at, duration_us, outcome, status_code, error)
+            VALUES ($flow, $entity, $key, $version, $attempt, $started, $duration, $outcome, $status, $error)
+            """, "$flow", "$entity", "$key", "$version", "$attempt", "$started", "$duration", "$outcome", "$status", "$error");
+        MarkDelivered = Make(connection, """
+            UPDATE deliveries SET delivered_version = MAX(delivered_version, $version), attempts = 0, last_error = NULL,
+                state = CASE WHEN version > $version THEN 0 ELSE 2 END, due_at = $now,
+                pending_since = CASE WHEN version > $version THEN version_at ELSE NULL END
+            WHERE id = $id
+            """, "$id", "$version", "$now");
+        ResolveDeadLetters = Make(connection,
+            "DELETE FROM dead_letters WHERE flow = $flow AND entity = $entity AND key = $key AND version <= $version",
+            "$flow", "$entity", "$key", "$version");
+        MarkRetry = Make(connection,
+            "UPDATE deliveries SET state = 0, attempts = attempts + 1, due_at = $due, last_error = $error WHERE id = $id",
+            "$id", "$due", "$error");
+        MarkDead = Make(connection, """
+            UPDATE deliveries SET state = CASE WHEN version > $version THEN 0 ELSE 3 END, attempts = 0, due_at = $now, last_error = $error,
+                pending_since = CASE WHEN version > $version THEN version_at ELSE NULL END
+            WHERE id = $id
+            """, "$id", "$version", "$now", "$error");
+        InsertDeadLetter = Make(connection, """
+            INSERT INTO dead_letters(flow, system, entity, key, version, event_id, event_type, attempts, status_code, error, dead_at)
+            VALUES ($flow, $system, $entity, $key, $version, $eventId, $eventType, $attempts, $status, $error, $now)
+            """, "$flow", "$system", "$entity", "$key", "$version", "$eventId", "$eventType", "$attempts", "$status", "$error", "$now");
+        MarkDeferred = Make(connection, "UPDATE deliveries SET state = 0, due_at = $due WHERE id = $id", "$id", "$due");
+        OpenEvents = Make(connection, """
+            SELECT seq, id, type, version, flows, completion FROM events
+            WHERE entity = $entity AND key = $key AND completion IN (1, 3) ORDER BY version
+            """, "$entity", "$key");
+        DeliveredVersion = Make(connection,
+            "SELECT delivered_version FROM deliveries WHERE flow = $flow AND entity = $entity AND key = $key", "$flow", "$entity", "$key");
+        SetCompletion = Make(connection, "UPDATE events SET completion = $completion WHERE seq = $seq", "$seq", "$completion");
+        UpsertStats = Make(connection, """
+            INSERT INTO flow_stats(flow, delivered, failed, last_success_at, last_failure_at, last_error)
+            VALUES ($flow, $delivered, $failed, $success, $failure, $error)
+            ON CONFLICT(flow) DO UPDATE SET delivered = delivered + excluded.delivered, failed = failed + excluded.failed,
+                last_success_at = COALESCE(excluded.last_success_at, last_success_at),
+                last_failure_at = COALESCE(excluded.last_failure_at, last_failure_at),
+                last_error = CASE WHEN excluded.last_failure_at IS NULL THEN last_error ELSE excluded.last_error END
+            """, "$flow", "$delivered", "$failed", "$success", "$failure", "$error");
+
+        foreach (var system in flowSystems.Values.Distinct(StringComparer.Ordinal))
+        {
+            var flows = flowSystems.Where(f => f.Value == system).Select(f => f.Key).ToList();
+            var names = string.Join(", ", flows.Select((_, i) => $"$f{i}"));
+            var claim = Make(connection, $"""
+                UPDATE deliveries SET state = 1
+                WHERE id IN (SELECT id FROM deliveries WHERE system = $system AND state = 0 AND due_at <= $now AND flow IN ({names})
+                             ORDER BY due_at LIMIT $max)
+                RETURNING id, flow, entity, key, version, event_seq, attempts
+                """, "$system", "$now", "$max");
+            var next = Make(connection,
+                $"SELECT MIN(due_at) FROM deliveries WHERE system = $system AND state = 0 AND flow IN ({names})", "$system");
+            for (var i = 0; i < flows.Count; i++)
+            {
+                claim.Parameters.AddWithValue($"$f{i}", flows[i]);
+                next.Parameters.AddWithValue($"$f{i}", flows[i]);
+            }
+            claim.Parameters["$system"].Value = system;
+            next.Parameters["$system"].Value = system;
+            Claim[system] = claim;
+            NextDue[system] = next;
+        }
+    }
+
+    public SqliteCommand EventExists { get; }
+    public SqliteCommand RecordVersion { get; }
+    public SqliteCommand InsertEvent { get; }
+    public SqliteCommand UpsertRecord { get; }
+    public SqliteCommand RouteDelivery { get; }
+    public SqliteCommand LoadEvent { get; }
+    public SqliteCommand InsertAttempt { get; }
+    public SqliteCommand MarkDelivered { get; }
+    public SqliteCommand ResolveDeadLetters { get; }
+    public SqliteCommand MarkRetry { get; }
+    public SqliteCommand MarkDead { get; }
+    public SqliteCommand InsertDeadLetter { get; }
+    public SqliteCommand MarkDeferred { get; }
+    public SqliteCommand OpenEvents { get; }
+    public SqliteCommand DeliveredVersion { get; }
+    public SqliteCommand SetCompletion { get; }
+    public SqliteCommand UpsertStats { get; }
+    public Dictionary<string, SqliteCommand> Claim { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, SqliteCommand> NextDue { get; } = new(StringComparer.Ordinal);
+
+    public void Enlist(SqliteTransaction? transaction)
+    {
+        foreach (var command in _all) command.Transaction = transaction;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _all) command.Dispose();
+    }
+
+    private SqliteCommand Make(SqliteConnection connection, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in parameters) command.Parameters.Add(new SqliteParameter(name, null));
+        _all.Add(command);
+        return command;
+    }
+}
+
+/// <summary>Sets a statement's parameters by position, in the order they were declared.</summary>
+internal static class CommandExtensions
+{
+    public static SqliteCommand With(this SqliteCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        return command;
+    }
+}

@@ -1,0 +1,92 @@
+namespace Lockstep.Storage.Sqlite.Schema;
+
+/// <summary>
+/// The journal schema, as numbered steps applied in order at startup; <c>schema_version</c> records the last applied.
+/// A new release appends a step and never edits an old one.
+/// </summary>
+internal static class Migrations
+{
+    public static IReadOnlyList<string> Steps { get; } =
+    [
+        """
+        CREATE TABLE events(
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            op INTEGER NOT NULL,
+            data TEXT,
+            received_at INTEGER NOT NULL,
+            status INTEGER NOT NULL,      -- 0 accepted, 2 stale
+            flows TEXT,                   -- the flows it was routed to, one per line
+            completion INTEGER NOT NULL   -- 0 not tracked, 1 open, 2 completed, 3 failed
+        );
+        CREATE INDEX ix_events_open ON events(entity, key) WHERE completion IN (1, 3);
+        CREATE TABLE records(
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            op INTEGER NOT NULL,
+            event_seq INTEGER NOT NULL,
+            PRIMARY KEY(entity, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE deliveries(
+            id INTEGER PRIMARY KEY,
+            flow TEXT NOT NULL,
+            system TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version INTEGER NOT NULL,          -- the newest version routed to this flow: the one to deliver
+            event_seq INTEGER NOT NULL,
+            version_at INTEGER NOT NULL,       -- when that version was routed
+            state INTEGER NOT NULL,            -- 0 pending, 1 in flight, 2 delivered, 3 dead
+            due_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            delivered_version INTEGER NOT NULL DEFAULT 0,
+            pending_since INTEGER,
+            last_error TEXT,
+            UNIQUE(flow, entity, key)
+        );
+        CREATE INDEX ix_deliveries_due ON deliveries(system, state, due_at);
+        CREATE TABLE attempts(
+            id INTEGER PRIMARY KEY,
+            flow TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            duration_us INTEGER NOT NULL,
+            outcome INTEGER NOT NULL,          -- CompletionKind
+            status_code INTEGER,
+            error TEXT
+        );
+        CREATE INDEX ix_attempts_record ON attempts(entity, key, flow);
+        CREATE TABLE dead_letters(
+            id INTEGER PRIMARY KEY,
+            flow TEXT NOT NULL,
+            system TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            dead_at INTEGER NOT NULL
+        );
+        CREATE INDEX ix_dead_letters_record ON dead_letters(flow, entity, key);
+        CREATE TABLE flow_stats(
+            flow TEXT PRIMARY KEY,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            last_success_at INTEGER,
+            last_failure_at INTEGER,
+            last_error TEXT
+        );
+        """,
+    ];
+}

@@ -1,0 +1,58 @@
+using Lockstep.Deliveries;
+using Lockstep.Journal;
+using Lockstep.Records;
+
+namespace Lockstep.Storage.Sqlite;
+
+public sealed partial class SqliteJournal
+{
+    public async ValueTask<IReadOnlyList<Delivery>> ClaimDueAsync(IReadOnlyList<ClaimQuota> quotas, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var at = now.ToUnixTimeMilliseconds();
+        return await WriteAsync((_, _, commands) =>
+        {
+            var claimed = new List<(long Id, string Flow, string System, string Entity, string Key, long Version, long Seq, int Attempts)>();
+            foreach (var quota in quotas)
+            {
+                if (!commands.Claim.TryGetValue(quota.System, out var claim)) continue;
+                claim.Parameters["$now"].Value = at;
+                claim.Parameters["$max"].Value = quota.Max;
+                using var reader = claim.ExecuteReader();
+                while (reader.Read())
+                {
+                    claimed.Add((reader.GetInt64(0), reader.GetString(1), quota.System, reader.GetString(2), reader.GetString(3),
+                        reader.GetInt64(4), reader.GetInt64(5), reader.GetInt32(6)));
+                }
+            }
+            var deliveries = new List<Delivery>(claimed.Count);
+            foreach (var c in claimed)
+            {
+                using var reader = commands.LoadEvent.With(c.Seq).ExecuteReader();
+                if (!reader.Read()) throw new InvalidOperationException($"journal corrupt: delivery {c.Id} points at missing event {c.Seq}");
+                deliveries.Add(new Delivery(c.Id, c.Flow, c.System, c.Entity, c.Key, c.Version, (RecordOp)reader.GetInt64(2),
+                    reader.GetString(0), reader.GetString(1), reader.IsDBNull(3) ? null : reader.GetString(3), c.Attempts + 1));
+            }
+            return (IReadOnlyList<Delivery>)deliveries;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<DateTimeOffset?> NextDueAsync(IReadOnlyCollection<string> systems, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long? earliest = null;
+            foreach (var system in systems)
+            {
+                if (_commands is null || !_commands.NextDue.TryGetValue(system, out var next)) continue;
+                next.Transaction = null;
+                if (next.ExecuteScalar() is long due && (earliest is null || due < earliest)) earliest = due;
+            }
+            return earliest is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using Lockstep.Configuration;
+using Lockstep.Journal;
+using Lockstep.Routing;
+using Lockstep.Storage.Sqlite.Schema;
+using Microsoft.Data.Sqlite;
+
+namespace Lockstep.Storage.Sqlite;
+
+/// <summary>
+/// The embedded journal: one SQLite file in WAL mode with synchronous=FULL, so a commit survives a crash or power loss.
+/// All writes go through one connection, one batch per transaction (group commit); reads use pooled connections.
+/// </summary>
+public sealed partial class SqliteJournal : IJournal, IDeadLetters, IJournalQueries
+{
+    private readonly string _path;
+    private readonly string _connectionString;
+    private readonly FlowRouter _router;
+    private readonly DeliveryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, string> _flowSystems;
+    private SqliteConnection? _write;
+    private Commands? _commands;
+    private int _disposed;
+
+    public SqliteJournal(string path, FlowRouter router, DeliveryOptions options, TimeProvider time)
+    {
+        _path = path;
+        _router = router;
+        _options = options;
+        _time = time;
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _flowSystems = router.Flows.ToDictionary(f => f.Name, f => f.System, StringComparer.Ordinal);
+    }
+
+    public int SchemaVersion => Migrations.Steps.Count;
+
+    public async ValueTask OpenAsync(CancellationToken cancellationToken)
+    {
+        if (Path.GetDirectoryName(Path.GetFullPath(_path)) is { } folder) Directory.CreateDirectory(folder);
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;", cancellationToken).ConfigureAwait(false);
+        await MigrateAsync(connection, cancellationToken).ConfigureAwait(false);
+        _write = connection;
+        _commands = new Commands(connection, _flowSystems);
+        await RecoverAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+        var current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > Migrations.Steps.Count)
+            throw new InvalidOperationException($"the journal has schema version {current}, newer than this Lockstep knows ({Migrations.Steps.Count}); upgrade Lockstep");
+        for (var step = current; step < Migrations.Steps.Count; step++)
+        {
+            using var transaction = connection.BeginTransaction();
+            using (var migrate = connection.CreateCommand())
+            {
+                migrate.Transaction = transaction;
+                migrate.CommandText = Migrations.Steps[step] + $"; DELETE FROM schema_version; INSERT INTO schema_version VALUES ({step + 1});";
+                await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deliveries in flight when the process died are due again now; flows follow their configured system.</summary>
+    private async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _write!.BeginTransaction();
+            using var command = _write.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE deliveries SET state = 0, due_at = MIN(due_at, $now) WHERE state = 1";
+            command.Parameters.AddWithValue("$now", now);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            command.Parameters.Clear();
+            command.CommandText = "UPDATE deliveries SET system = $system WHERE flow = $flow AND system <> $system";
+            var flow = command.Parameters.Add("$flow", SqliteType.Text);
+            var system = command.Parameters.Add("$system", SqliteType.Text);
+            foreach (var (name, target) in _flowSystems)
+            {
+                flow.Value = name;
+                system.Value = target;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Commands, T> work, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = _write ?? throw new InvalidOperationException("the journal is not open");
+            using var transaction = connection.BeginTransaction();
+            _commands!.Enlist(transaction);
+            var result = work(connection, transaction, _commands);
+            // Checkpoint: nothing above is visible or durable until this commit returns (WAL + synchronous=FULL fsyncs here).
+            transaction.Commit();
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<SqliteConnection> ReadConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The engine and the container may both dispose the journal.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _commands?.Dispose();
+            if (_write is not null) await _write.DisposeAsync().ConfigureAwait(false);
+            _write = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        _gate.Dispose();
+    }
+}
