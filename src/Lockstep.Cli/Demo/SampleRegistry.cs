@@ -36,6 +36,15 @@ internal sealed class SampleRegistry : IAsyncDisposable
     /// <summary>While true every request fails with 503.</summary>
     public bool Outage { get; set; }
 
+    /// <summary>When set and it returns a status for a key, that status is answered instead (after the failure roll).</summary>
+    public Func<string, int?>? Override { get; set; }
+
+    /// <summary>The Retry-After (seconds) sent with an injected 429.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Raised after every request is answered.</summary>
+    public event Action? Changed;
+
     public ConcurrentDictionary<string, (long Version, string Body)> Records { get; } = new(StringComparer.Ordinal);
 
     public ConcurrentQueue<RegistryRequest> Requests { get; } = new();
@@ -83,6 +92,10 @@ internal sealed class SampleRegistry : IAsyncDisposable
                 _injected++;
                 status = !Outage && roll < FailureRate * 0.1 ? 429 : 503;
             }
+            else if (Override?.Invoke(key) is { } forced)
+            {
+                status = forced;
+            }
             else if (!_appliedKeys.Add(idempotencyKey))
             {
                 _repeats++;
@@ -105,7 +118,8 @@ internal sealed class SampleRegistry : IAsyncDisposable
             }
         }
         Requests.Enqueue(new RegistryRequest(context.Request.Method, key, idempotencyKey, version, status, authorization, body));
-        if (status == 429) context.Response.Headers.RetryAfter = "1";
+        if (status == 429) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        Changed?.Invoke();
         return Results.StatusCode(status);
     }
 

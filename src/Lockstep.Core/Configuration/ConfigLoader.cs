@@ -43,14 +43,20 @@ public sealed class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<
     {
         var context = new ConfigContext(file, _environment, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
         var stream = new YamlStream();
+        var prepared = ConfigText.Prepare(text, context);
         try
         {
-            stream.Load(new StringReader(ConfigText.Prepare(text, context)));
+            stream.Load(new StringReader(prepared));
         }
         catch (YamlException e)
         {
             var message = e.InnerException?.Message ?? e.Message;
             throw new ConfigException([new ConfigError(file, (int)e.Start.Line, "", $"invalid YAML: {StripLocation(message)}")]);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails this way on some unterminated flow collections; locate it by the last event read.
+            throw new ConfigException([new ConfigError(file, LastGoodLine(prepared), "", "invalid YAML: an unterminated [list] or {mapping} near here")]);
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode rootNode)
             throw new ConfigException([new ConfigError(file, 1, "", "the config must be a YAML mapping with 'systems' and 'flows'")]);
@@ -130,7 +136,8 @@ public sealed class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<
             if (to is not null && !systems.TryGetValue(to, out system) && !SystemFailedToLoad(root, to))
                 flow.Error("to", $"unknown system '{to}'" + (systems.Count > 0 ? $" (systems: {string.Join(", ", systems.Keys)})" : ""));
             var factory = system is null ? null : _factories[system.Type];
-            flow.CheckKeys(FlowKeys.Concat(factory?.FlowKeys ?? []), LaterFlowKeys);
+            // Without a valid system the connector's keys are unknown: accept any connector's, report the system instead.
+            flow.CheckKeys(FlowKeys.Concat(factory?.FlowKeys ?? _factories.Values.SelectMany(f => f.FlowKeys)), LaterFlowKeys);
 
             var types = flow.StringList("on").ToHashSet(StringComparer.Ordinal);
             var entities = flow.StringList("entity").ToHashSet(StringComparer.Ordinal);
@@ -202,6 +209,21 @@ public sealed class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<
         if (section is null) return d;
         section.CheckKeys(["batchSize", "completionEvents"]);
         return new DeliveryOptions(section.Int("batchSize", 1, 10_000) ?? d.BatchSize, section.Bool("completionEvents") ?? d.CompletionEvents);
+    }
+
+    private static int LastGoodLine(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var line = 1;
+        try
+        {
+            while (parser.MoveNext()) line = (int)parser.Current!.End.Line;
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        {
+            // Expected: this is the failure being located.
+        }
+        return line;
     }
 
     private static string StripLocation(string message)

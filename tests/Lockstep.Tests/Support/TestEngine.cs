@@ -1,0 +1,93 @@
+using Lockstep.Configuration;
+using Lockstep.Engines;
+using Lockstep.Events;
+using Lockstep.Host;
+using Lockstep.Records;
+using Lockstep.Routing;
+using Lockstep.Status;
+using Lockstep.Storage.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Lockstep.Tests.Support;
+
+/// <summary>A real engine on a real SQLite file in a temp folder, with the clock the test chooses.</summary>
+internal sealed class TestEngine : IAsyncDisposable
+{
+    private TestEngine(LockstepEngine engine, LockstepConfig config, TempFolder folder, CapturingLoggerProvider logs)
+    {
+        Engine = engine;
+        Config = config;
+        Folder = folder;
+        Logs = logs;
+        engine.Delivered += _ => Committed.Pulse();
+    }
+
+    public LockstepEngine Engine { get; }
+
+    public LockstepConfig Config { get; }
+
+    public TempFolder Folder { get; }
+
+    public CapturingLoggerProvider Logs { get; }
+
+    /// <summary>Pulses after every committed batch of delivery outcomes.</summary>
+    public Signal Committed { get; } = new();
+
+    public static LockstepConfig Load(string yaml, string folder, IReadOnlyDictionary<string, string>? environment = null) =>
+        new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories, name => environment?.GetValueOrDefault(name))
+            .Parse(yaml, Path.Combine(folder, "lockstep.yaml"));
+
+    public static async Task<TestEngine> StartAsync(string yaml, TimeProvider time, IReadOnlyDictionary<string, string>? environment = null, TempFolder? folder = null)
+    {
+        folder ??= new TempFolder();
+        var config = Load(yaml, folder.Path, environment);
+        var logs = new CapturingLoggerProvider();
+        var logging = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        var journal = new SqliteJournal(config.SqlitePath!, new FlowRouter(config.Flows), config.Delivery, time);
+        var context = new Connectors.ConnectorContext(time, logging, config.Secrets);
+        var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
+        var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
+        var engine = new LockstepEngine(config, journal, journal, journal, connectors, time, logging);
+        await engine.StartAsync(CancellationToken.None);
+        return new TestEngine(engine, config, folder, logs);
+    }
+
+    public Task<AppendResult> PublishAsync(params Event[] events) => Engine.PublishAsync(events, CancellationToken.None).AsTask();
+
+    public Task<StatusReport> StatusAsync() => Engine.StatusAsync(CancellationToken.None).AsTask();
+
+    public Task WaitForStateAsync(string state, string? system = null) =>
+        Eventually.WaitAsync(async () =>
+        {
+            var status = await StatusAsync();
+            return (system is null ? status.State : status.Systems[system].State) == state;
+        }, $"status {system ?? "overall"} = {state}", signal: Committed);
+
+    public static Event Permit(string key, long version, string type = "permitApproved", RecordOp op = RecordOp.Upsert, string? id = null, string? status = null) =>
+        new(id ?? $"permit:{key}:{version}", type, "permit", key, version, op,
+            op == RecordOp.Delete ? null : $$$"""{"id":"{{{key}}}","status":"{{{status ?? "approved"}}}","rev":{{{version}}},"owner":{"firstName":"Ada","lastName":"Lovelace"},"location":{"lat":45.5,"lng":-73.6}}""");
+
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+        Folder.Dispose();
+    }
+}
+
+/// <summary>A folder under the temp directory, removed at the end.</summary>
+internal sealed class TempFolder : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("lockstep-test-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by a child process: left for the OS to clean.
+        }
+    }
+}
