@@ -122,6 +122,8 @@ internal sealed partial class DeliveryLoop : IDisposable
             if (lane.OpenUntil is { } until && until > now && (wake is null || until < wake)) wake = until;
         }
         var signal = _work.WaitAsync();
+        // Measured from the clock now, not from the start of the pass: time may have moved while the journal answered.
+        now = _time.GetUtcNow();
         if (wake is { } due && due <= now) return;
         var wait = wake is { } at ? at - now : MaxIdleWait;
         if (wait > MaxIdleWait) wait = MaxIdleWait;

@@ -26,6 +26,29 @@ internal static class Eventually
         }
     }
 
+    /// <summary>
+    /// Moves fake time forward a step at a time until the condition holds: a timer the engine registers just after an
+    /// advance is due a step later, so one advance alone could leave it waiting forever.
+    /// </summary>
+    public static async Task AdvanceUntilAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider time, TimeSpan step, Func<Task<bool>> condition, string what, Signal? signal = null)
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        while (!await condition())
+        {
+            if (timeout.IsCancellationRequested) throw new TimeoutException($"timed out advancing time until: {what}");
+            time.Advance(step);
+            var wake = signal?.NextAsync() ?? Task.CompletedTask;
+            try
+            {
+                await Task.WhenAny(wake, Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System, timeout.Token));
+            }
+            catch (OperationCanceledException)
+            {
+                // Checked at the top of the loop.
+            }
+        }
+    }
+
     public static Task WaitAsync(Func<bool> condition, string what, TimeSpan? limit = null, Signal? signal = null) =>
         WaitAsync(() => Task.FromResult(condition()), what, limit, signal);
 }
