@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: checks formatting, builds with warnings as errors, runs every test, and ends
+# with one line "N passed, N failed". Tests that need servers get them from tests/services.sh (started here, stopped on exit).
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/lockstep-results.XXXXXX")
+trap 'rm -rf "$RESULTS"' EXIT
+
+fail() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+command -v dotnet >/dev/null || fail "dotnet is not installed (needs the .NET 10 SDK)"
+
+echo "== restore"
+dotnet restore Lockstep.slnx >"$RESULTS/restore.log" 2>&1 || { cat "$RESULTS/restore.log"; fail "restore failed"; }
+
+echo "== format check"
+dotnet format Lockstep.slnx --verify-no-changes --no-restore >"$RESULTS/format.log" 2>&1 || { cat "$RESULTS/format.log"; fail "formatting differs: run 'dotnet format Lockstep.slnx'"; }
+
+echo "== build (Release, warnings as errors)"
+dotnet build Lockstep.slnx -c Release --no-restore -warnaserror >"$RESULTS/build.log" 2>&1 || { grep -E "error|warn" "$RESULTS/build.log" | sort -u; fail "build failed"; }
+
+echo "== tests"
+dotnet test Lockstep.slnx -c Release --no-build --logger "trx;LogFileName=results.trx" --results-directory "$RESULTS" \
+  -- RunConfiguration.TestSessionTimeout=1500000 2>&1 | grep -vE '^\s*$' | grep -E 'Failed |Error Message|Passed!|Failed!|error' -A4 | grep -v 'Stack Trace' || true
+
+passed=0; failed=0
+for trx in "$RESULTS"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(echo "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p'); f=$(echo "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
+  total=$(echo "$counters" | sed -n 's/.* total="\([0-9]*\)".*/\1/p'); executed=$(echo "$counters" | sed -n 's/.* executed="\([0-9]*\)".*/\1/p')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  # Tests that never ran (a crashed or timed-out host) count as failed.
+  failed=$((failed + ${total:-0} - ${executed:-0}))
+done
+[ "$passed" -gt 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
