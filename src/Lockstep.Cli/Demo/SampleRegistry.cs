@@ -39,6 +39,9 @@ internal sealed class SampleRegistry : IAsyncDisposable
     /// <summary>When set and it returns a status for a key, that status is answered instead (after the failure roll).</summary>
     public Func<string, int?>? Override { get; set; }
 
+    /// <summary>How long each request takes to answer (a slow partner).</summary>
+    public TimeSpan Latency { get; set; }
+
     /// <summary>The Retry-After (seconds) sent with an injected 429.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
@@ -82,6 +85,7 @@ internal sealed class SampleRegistry : IAsyncDisposable
         var versionHeader = context.Request.Headers["X-Record-Version"].ToString();
         var version = long.TryParse(versionHeader, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
         var authorization = context.Request.Headers.Authorization.ToString();
+        if (Latency > TimeSpan.Zero) await Task.Delay(Latency, TimeProvider.System);
 
         int status;
         lock (_gate)

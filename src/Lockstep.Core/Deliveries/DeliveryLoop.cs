@@ -80,7 +80,6 @@ internal sealed partial class DeliveryLoop : IDisposable
     {
         var token = _stopClaiming.Token;
         var quotas = new List<ClaimQuota>(_lanes.Count);
-        var lanesByName = _lanes.ToDictionary(l => l.Name, StringComparer.Ordinal);
         while (!token.IsCancellationRequested)
         {
             try
@@ -96,7 +95,7 @@ internal sealed partial class DeliveryLoop : IDisposable
                 if (quotas.Count > 0)
                 {
                     var claimed = await _journal.ClaimDueAsync(quotas, now, token).ConfigureAwait(false);
-                    foreach (var delivery in claimed) Launch(delivery, lanesByName);
+                    foreach (var delivery in claimed) Launch(delivery);
                     if (claimed.Count > 0) continue;
                 }
                 await WaitForWorkAsync(now, quotas, token).ConfigureAwait(false);
@@ -146,15 +145,10 @@ internal sealed partial class DeliveryLoop : IDisposable
         }
     }
 
-    private void Launch(Delivery delivery, Dictionary<string, SystemLane> lanesByName)
+    private void Launch(Delivery delivery)
     {
-        if (!_flows.TryGetValue(delivery.Flow, out var flow))
-        {
-            // The journal only hands out deliveries of configured flows; a lane without its flow is a bug.
-            lanesByName[delivery.System].OnClaimed(1);
-            _completions.Writer.TryWrite(Dead(delivery, _time.GetUtcNow(), TimeSpan.Zero, null, $"flow '{delivery.Flow}' is no longer configured"));
-            return;
-        }
+        // The journal only hands out deliveries of configured flows.
+        var flow = _flows[delivery.Flow];
         flow.Lane.OnClaimed(1);
         // RunAsync yields before its first step, so it is registered here before it can unregister itself.
         _running[delivery.Id] = RunAsync(delivery, flow);
@@ -252,11 +246,7 @@ internal sealed partial class DeliveryLoop : IDisposable
             batch.Clear();
             while (batch.Count < _options.BatchSize * 4 && reader.TryRead(out var completion)) batch.Add(completion);
             await CommitAsync(batch).ConfigureAwait(false);
-            foreach (var completion in batch)
-            {
-                if (_flows.TryGetValue(completion.Delivery.Flow, out var flow)) flow.Lane.OnCompleted();
-                else _lanes.FirstOrDefault(l => l.Name == completion.Delivery.System)?.OnCompleted();
-            }
+            foreach (var completion in batch) _flows[completion.Delivery.Flow].Lane.OnCompleted();
             Committed?.Invoke(batch.ToArray());
             _work.Set();
         }

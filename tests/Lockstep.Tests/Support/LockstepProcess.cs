@@ -68,6 +68,20 @@ internal sealed class LockstepProcess : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGTERM, as a service manager stops it; returns the exit code.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        var process = _process ?? throw new InvalidOperationException("not running");
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        var code = process.ExitCode;
+        process.Dispose();
+        _process = null;
+        return code;
+    }
+
     /// <summary>Runs a CLI verb to completion and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
