@@ -11,30 +11,10 @@ namespace Lockstep.Connectors.Http;
 /// <c>Idempotency-Key</c>, and classifies the answer: 2xx done; 408, 425, 429, 5xx and network errors transient
 /// (Retry-After passed on); a 404/410 to a delete done; redirects and other 4xx permanent.
 /// </summary>
-internal sealed class HttpConnector : IConnector
+internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
-    private readonly HttpClient _client;
-    private readonly HttpSystemOptions _options;
-    private readonly ConnectorContext _context;
-
-    public HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context)
-    {
-        _options = options;
-        _context = context;
-        _client = new HttpClient(new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            MaxConnectionsPerServer = system.Concurrency,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = TimeSpan.FromSeconds(Math.Min(system.Timeout.TotalSeconds, 15)),
-            UseCookies = false,
-        })
-        {
-            // The attempt timeout is the engine's (Polly, on its TimeProvider).
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
-    }
+    private readonly HttpSystemClient _http = new(system, options);
 
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
@@ -42,25 +22,20 @@ internal sealed class HttpConnector : IConnector
         var operation = delivery.Op == RecordOp.Delete ? settings.Delete : settings.Upsert;
         if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
 
-        using var request = new HttpRequestMessage(operation.Method, new Uri(_options.BaseUrl, Combine(_options.BaseUrl, operation.RenderPath(delivery))));
+        using var request = new HttpRequestMessage(operation.Method, _http.Resolve(operation.RenderPath(delivery)));
         if (delivery.Op == RecordOp.Upsert)
         {
             request.Content = new ReadOnlyMemoryContent(body);
             request.Content.Headers.ContentType = Json;
         }
         request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
-        foreach (var (name, value) in _options.Headers) request.Headers.TryAddWithoutValidation(name, value);
         foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
-        if (_options.Auth is { } auth)
-        {
-            request.Headers.Remove(auth.Header);
-            request.Headers.TryAddWithoutValidation(auth.Header, auth.Value.Reveal());
-        }
+        _http.Prepare(request);
 
         HttpResponseMessage response;
         try
         {
-            response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
@@ -80,10 +55,23 @@ internal sealed class HttpConnector : IConnector
         }
     }
 
-    private static string Combine(Uri baseUrl, string path)
+    public async ValueTask<TargetRead> ReadAsync(Delivery delivery, FlowDefinition flow, CancellationToken cancellationToken)
     {
-        var prefix = baseUrl.AbsolutePath.TrimEnd('/');
-        return prefix + path;
+        var settings = (HttpFlowOptions)flow.Settings!;
+        if (settings.Get is null) return TargetRead.Failed("the flow has no 'get' operation");
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Resolve(settings.Get.RenderPath(delivery)));
+        _http.Prepare(request);
+        try
+        {
+            using var response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone) return TargetRead.Missing;
+            if (!response.IsSuccessStatusCode) return TargetRead.Failed(Redact($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"));
+            return TargetRead.Found(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (HttpRequestException e)
+        {
+            return TargetRead.Failed(Redact($"network error: {e.Message}"));
+        }
     }
 
     private TimeSpan? RetryAfter(HttpResponseMessage response)
@@ -92,13 +80,13 @@ internal sealed class HttpConnector : IConnector
         if (header?.Delta is { } delta) return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
         if (header?.Date is { } date)
         {
-            var wait = date - _context.Time.GetUtcNow();
+            var wait = date - context.Time.GetUtcNow();
             return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
         }
         return null;
     }
 
-    private static async Task<string> ReadDetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    internal static async Task<string> ReadDetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
@@ -113,11 +101,11 @@ internal sealed class HttpConnector : IConnector
         }
     }
 
-    private string Redact(string text) => _context.Secrets.Redact(text) ?? "";
+    private string Redact(string text) => context.Secrets.Redact(text) ?? "";
 
     public ValueTask DisposeAsync()
     {
-        _client.Dispose();
+        _http.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Lockstep.Configuration;
+using Lockstep.Sources;
 
 namespace Lockstep.Connectors.Http;
 
@@ -10,7 +11,7 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 
     public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers"];
 
-    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete"];
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get"];
 
     public object? BindSystem(ConfigSection system)
     {
@@ -75,13 +76,26 @@ public sealed class HttpConnectorFactory : IConnectorFactory
             delete = HttpOperation.Parse(deleteText, out error);
             if (error is not null) flow.Error("delete", error);
         }
+        HttpOperation? get = null;
+        if (flow.String("get") is { } getText)
+        {
+            get = HttpOperation.Parse(getText, out error, allowGet: true);
+            if (error is not null) flow.Error("get", error);
+            else if (get!.Method != HttpMethod.Get) flow.Error("get", "must be a GET request");
+        }
         foreach (var (name, value) in flow.StringMap("headers"))
         {
             if (Templates.Unknown(value) is { } unknown) flow.Error("headers", $"{name}: unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})");
         }
-        return upsert is null ? null : new HttpFlowOptions(upsert, delete);
+        return upsert is null ? null : new HttpFlowOptions(upsert, delete, get);
     }
 
     public IConnector Create(SystemDefinition system, ConnectorContext context) =>
         new HttpConnector(system, (HttpSystemOptions)system.Settings!, context);
+
+    public ISource CreateSource(SourceDefinition source, SystemDefinition system, ConnectorContext context) =>
+        new HttpPollSource(source, system, (HttpSystemOptions)system.Settings!, context);
+
+    public string? CannotReconcile(FlowDefinition flow) =>
+        (flow.Settings as HttpFlowOptions)?.Get is null ? "reconcile needs a 'get' operation (e.g. get: GET /api/records/{key})" : null;
 }

@@ -18,11 +18,12 @@ internal sealed partial class HttpOperation
 
     public string Path { get; }
 
-    public static HttpOperation? Parse(string text, out string? error)
+    public static HttpOperation? Parse(string text, out string? error, bool allowGet = false)
     {
         error = null;
         var parts = text.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (parts.Length != 2 || !Methods.Contains(parts[0].ToUpperInvariant()) || !parts[1].StartsWith('/'))
+        var method = parts.Length > 0 ? parts[0].ToUpperInvariant() : "";
+        if (parts.Length != 2 || !(Methods.Contains(method) || (allowGet && method == "GET")) || !parts[1].StartsWith('/'))
         {
             error = $"'{text}' is not an operation (write METHOD /path, e.g. PUT /api/records/{{key}}; methods: {string.Join(", ", Methods)})";
             return null;

@@ -4,6 +4,7 @@ using Lockstep.Connectors.Http;
 using Lockstep.Engines;
 using Lockstep.Journal;
 using Lockstep.Routing;
+using Lockstep.Sources;
 using Lockstep.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -40,10 +41,19 @@ public static class LockstepServiceCollectionExtensions
             var context = new ConnectorContext(time, logging, config.Secrets);
             var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
             var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
-            return new LockstepEngine(config, journal, journal, journal, connectors, time, logging);
+            var sources = CreateSources(config, context);
+            return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging);
         });
         services.AddSingleton<IJournalQueries>(sp => sp.GetRequiredService<SqliteJournal>());
         services.AddHostedService<EngineService>();
         return services;
+    }
+
+    /// <summary>The poll sources of a config, each built by the connector family of the system it reads from.</summary>
+    public static Dictionary<string, ISource> CreateSources(LockstepConfig config, ConnectorContext context)
+    {
+        var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
+        return config.Sources.Where(s => s.Kind == SourceKind.HttpPoll).ToDictionary(
+            s => s.Name, s => factories[config.Systems[s.System!].Type].CreateSource(s, config.Systems[s.System!], context), StringComparer.Ordinal);
     }
 }

@@ -38,7 +38,7 @@ internal sealed class Commands : IDisposable
             VALUES ($flow, $entity, $key, $version, $attempt, $started, $duration, $outcome, $status, $error)
             """, "$flow", "$entity", "$key", "$version", "$attempt", "$started", "$duration", "$outcome", "$status", "$error");
         MarkDelivered = Make(connection, """
-            UPDATE deliveries SET delivered_version = MAX(delivered_version, $version), attempts = 0, last_error = NULL,
+            UPDATE deliveries SET delivered_version = MAX(delivered_version, $version), attempts = 0, last_error = NULL, repair = 0,
                 state = CASE WHEN version > $version THEN 0 ELSE 2 END, due_at = $now,
                 pending_since = CASE WHEN version > $version THEN version_at ELSE NULL END
             WHERE id = $id
@@ -83,7 +83,7 @@ internal sealed class Commands : IDisposable
                 UPDATE deliveries SET state = 1
                 WHERE id IN (SELECT id FROM deliveries WHERE system = $system AND state = 0 AND due_at <= $now AND flow IN ({names})
                              ORDER BY due_at LIMIT $max)
-                RETURNING id, flow, entity, key, version, event_seq, attempts
+                RETURNING id, flow, entity, key, version, event_seq, attempts, repair
                 """, "$system", "$now", "$max");
             var next = Make(connection,
                 $"SELECT MIN(due_at) FROM deliveries WHERE system = $system AND state = 0 AND flow IN ({names})", "$system");

@@ -11,7 +11,7 @@ public sealed partial class SqliteJournal
         var at = now.ToUnixTimeMilliseconds();
         return await WriteAsync((_, _, commands) =>
         {
-            var claimed = new List<(long Id, string Flow, string System, string Entity, string Key, long Version, long Seq, int Attempts)>();
+            var claimed = new List<(long Id, string Flow, string System, string Entity, string Key, long Version, long Seq, int Attempts, long Repair)>();
             foreach (var quota in quotas)
             {
                 if (!commands.Claim.TryGetValue(quota.System, out var claim)) continue;
@@ -21,19 +21,22 @@ public sealed partial class SqliteJournal
                 while (reader.Read())
                 {
                     claimed.Add((reader.GetInt64(0), reader.GetString(1), quota.System, reader.GetString(2), reader.GetString(3),
-                        reader.GetInt64(4), reader.GetInt64(5), reader.GetInt32(6)));
+                        reader.GetInt64(4), reader.GetInt64(5), reader.GetInt32(6), reader.GetInt64(7)));
                 }
             }
             var deliveries = new List<Delivery>(claimed.Count);
             foreach (var c in claimed)
-            {
-                using var reader = commands.LoadEvent.With(c.Seq).ExecuteReader();
-                if (!reader.Read()) throw new InvalidOperationException($"journal corrupt: delivery {c.Id} points at missing event {c.Seq}");
-                deliveries.Add(new Delivery(c.Id, c.Flow, c.System, c.Entity, c.Key, c.Version, (RecordOp)reader.GetInt64(2),
-                    reader.GetString(0), reader.GetString(1), reader.IsDBNull(3) ? null : reader.GetString(3), c.Attempts + 1));
-            }
+                deliveries.Add(Load(commands, c.Id, c.Flow, c.System, c.Entity, c.Key, c.Version, c.Seq, c.Attempts + 1, c.Repair));
             return (IReadOnlyList<Delivery>)deliveries;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Delivery Load(Commands commands, long id, string flow, string system, string entity, string key, long version, long seq, int attempt, long repair)
+    {
+        using var reader = commands.LoadEvent.With(seq).ExecuteReader();
+        if (!reader.Read()) throw new InvalidOperationException($"journal corrupt: delivery {id} points at missing event {seq}");
+        return new Delivery(id, flow, system, entity, key, version, (RecordOp)reader.GetInt64(2),
+            reader.GetString(0), reader.GetString(1), reader.IsDBNull(3) ? null : reader.GetString(3), attempt, repair);
     }
 
     public async ValueTask<DateTimeOffset?> NextDueAsync(IReadOnlyCollection<string> systems, CancellationToken cancellationToken)

@@ -11,13 +11,13 @@ namespace Lockstep.Configuration;
 /// Reads the one YAML file into a <see cref="LockstepConfig"/>, or fails with every problem at once, each naming file,
 /// line and key path. <c>lockstep validate</c> and <c>lockstep run</c> both come through here.
 /// </summary>
-public sealed class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
+public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
-    private static readonly string[] TopKeys = ["storage", "systems", "flows", "server", "delivery", "mapping"];
-    private static readonly string[] LaterTopKeys = ["sources", "schedules", "security", "notify", "sync", "entities", "encryption"];
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "server", "delivery", "mapping"];
+    private static readonly string[] LaterTopKeys = ["schedules", "security", "notify", "sync", "entities", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
-    private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers"];
-    private static readonly string[] LaterFlowKeys = ["encrypt", "reconcile", "batch", "batchSize", "linger", "rateLimit"];
+    private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile"];
+    private static readonly string[] LaterFlowKeys = ["encrypt", "list", "batch", "batchSize", "linger", "rateLimit"];
     private static readonly string[] KnownLaterTypes = ["postgres", "sqlite", "caldav", "amqp", "nats", "mqtt", "webhook", "file"];
 
     private readonly Dictionary<string, IConnectorFactory> _factories =
@@ -75,11 +75,12 @@ public sealed class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<
         var systems = ReadSystems(root);
         var mapping = ReadMapping(root.Section("mapping"));
         var flows = ReadFlows(root, systems, mapping);
+        var sources = ReadSources(root, systems, mapping);
         var server = ReadServer(root.Section("server"));
         var delivery = ReadDelivery(root.Section("delivery"));
 
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets);
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)
@@ -147,9 +148,12 @@ public sealed class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<
             var filter = Script(flow, "filter", limits);
             var retry = ReadRetry(flow.Section("retry"));
             var headers = flow.StringMap("headers");
+            var reconcile = ReadReconcile(flow);
             var settings = system is null ? null : factory!.BindFlow(flow, system);
             if (to is null || system is null) continue;
-            flows.Add(new FlowDefinition(name, to, types, entities, filter, map, retry, headers, settings, flow.Line));
+            var definition = new FlowDefinition(name, to, types, entities, filter, map, retry, headers, settings, flow.Line) { Reconcile = reconcile };
+            if (reconcile is not null && settings is not null && factory!.CannotReconcile(definition) is { } why) flow.Error("reconcile", why);
+            flows.Add(definition);
         }
         return flows;
     }

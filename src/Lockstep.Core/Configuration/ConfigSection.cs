@@ -84,6 +84,9 @@ public sealed class ConfigSection
 
     public string? String(string key, bool required = false) => Scalar(key, required, out _);
 
+    /// <summary>The value if the key holds a single value; null (and no error) if it holds a mapping or list.</summary>
+    public string? ScalarOrNull(string key) => Find(key) is YamlScalarNode { Value: { } value } ? value : null;
+
     /// <summary>A value that must not leak: registered with the redactor whether or not it came from the environment.</summary>
     public Secret? SecretValue(string key, bool required = false)
     {

@@ -15,6 +15,9 @@ public sealed record FlowDefinition(
     object? Settings,
     int Line)
 {
+    /// <summary>Full reconciliation settings, when the flow has <c>reconcile:</c>.</summary>
+    public Reconciliation.ReconcileOptions? Reconcile { get; init; }
+
     /// <summary>Routing is by event type and/or entity only, so it is cheap at intake; <see cref="Filter"/> runs at delivery.</summary>
     public bool Accepts(string type, string entity) =>
         (Types.Count == 0 || Types.Contains(type)) && (Entities.Count == 0 || Entities.Contains(entity));

@@ -11,6 +11,9 @@ public sealed record LockstepConfig(
     MappingLimits Mapping,
     SecretRedactor Secrets)
 {
+    /// <summary>Where changes come from besides the publish API.</summary>
+    public IReadOnlyList<Sources.SourceDefinition> Sources { get; init; } = [];
+
     /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
     public string? SqlitePath
     {

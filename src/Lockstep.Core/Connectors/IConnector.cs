@@ -12,4 +12,7 @@ public interface IConnector : IAsyncDisposable
     /// <param name="flow">The flow it travels on, with the connector's own flow settings.</param>
     /// <param name="body">The mapped record as UTF-8 JSON; empty for a delete.</param>
     ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, Configuration.FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
+
+    /// <summary>Reads what the target holds for the record, for reconciliation (the flow's read operation, e.g. <c>get</c>).</summary>
+    ValueTask<TargetRead> ReadAsync(Delivery delivery, Configuration.FlowDefinition flow, CancellationToken cancellationToken);
 }

@@ -20,4 +20,10 @@ public interface IConnectorFactory
     object? BindFlow(ConfigSection flow, SystemDefinition system);
 
     IConnector Create(SystemDefinition system, ConnectorContext context);
+
+    /// <summary>A poll source reading from a system of this type.</summary>
+    Sources.ISource CreateSource(Sources.SourceDefinition source, SystemDefinition system, ConnectorContext context);
+
+    /// <summary>Whether a flow to this type can be reconciled (it has a read operation); null if it can, else why not.</summary>
+    string? CannotReconcile(FlowDefinition flow);
 }

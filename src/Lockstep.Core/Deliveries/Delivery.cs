@@ -5,8 +5,11 @@ namespace Lockstep.Deliveries;
 /// <summary>One claimed (flow, record version) on its way to a system. <see cref="Attempt"/> is 1 for the first try.</summary>
 public sealed record Delivery(
     long Id, string Flow, string System, string Entity, string Key, long Version, RecordOp Op,
-    string EventId, string EventType, string? Data, int Attempt)
+    string EventId, string EventType, string? Data, int Attempt, long Repair = 0)
 {
-    /// <summary>The deterministic key every request for this version carries, so a retry never applies twice.</summary>
-    public string IdempotencyKey => $"{Flow}:{Entity}:{Key}:{Version}";
+    /// <summary>
+    /// The deterministic key every request for this version carries, so a retry never applies twice. A reconciliation
+    /// resend (<see cref="Repair"/> is its run) is keyed apart: the target must apply it again to repair drift.
+    /// </summary>
+    public string IdempotencyKey => Repair == 0 ? $"{Flow}:{Entity}:{Key}:{Version}" : $"{Flow}:{Entity}:{Key}:{Version}:repair-{Repair}";
 }

@@ -5,6 +5,9 @@ using Lockstep.Events;
 using Lockstep.Intake;
 using Lockstep.Journal;
 using Lockstep.Mapping;
+using Lockstep.Reconciliation;
+using Lockstep.Scheduling;
+using Lockstep.Sources;
 using Lockstep.Status;
 using Microsoft.Extensions.Logging;
 
@@ -25,11 +28,26 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly List<SystemLane> _lanes;
     private readonly List<FlowScripts> _scripts;
     private readonly Dictionary<string, string> _flowSystems;
+    private readonly Dictionary<string, SourceRunner> _polls = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WebhookReceiver> _webhooks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ScheduledJob> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Reconciler> _reconcilers = new(StringComparer.Ordinal);
+    private readonly IReconcileStore? _reconcileStore;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _schedules = [];
     private int _started;
 
+    /// <summary>An engine without sources or reconciliation stores (the journal may still provide them).</summary>
     public LockstepEngine(
         LockstepConfig config, IJournal journal, IDeadLetters deadLetters, IJournalQueries queries,
         IReadOnlyDictionary<string, IConnector> connectors, TimeProvider time, ILoggerFactory logging)
+        : this(config, journal, deadLetters, queries, connectors, new Dictionary<string, ISource>(), time, logging)
+    {
+    }
+
+    public LockstepEngine(
+        LockstepConfig config, IJournal journal, IDeadLetters deadLetters, IJournalQueries queries,
+        IReadOnlyDictionary<string, IConnector> connectors, IReadOnlyDictionary<string, ISource> sources, TimeProvider time, ILoggerFactory logging)
     {
         Config = config;
         _journal = journal;
@@ -46,6 +64,32 @@ public sealed class LockstepEngine : IAsyncDisposable
         _intake = new IntakeQueue(journal, _work, logging.CreateLogger("Lockstep.Intake"));
         _loop = new DeliveryLoop(journal, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery);
         _loop.Committed += batch => Delivered?.Invoke(batch);
+
+        var jobLogger = logging.CreateLogger("Lockstep.Scheduling");
+        var sourceLogger = logging.CreateLogger("Lockstep.Sources");
+        foreach (var source in config.Sources)
+        {
+            if (source.Kind == SourceKind.Webhook)
+            {
+                _webhooks[source.Name] = new WebhookReceiver(source, _intake, config.Mapping, time, sourceLogger);
+                continue;
+            }
+            var cursors = journal as ICursorStore ?? throw new InvalidOperationException("the journal does not store source cursors");
+            var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets);
+            _polls[source.Name] = runner;
+            _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct => $"{await runner.RunOnceAsync(ct).ConfigureAwait(false)} new events", time, jobLogger);
+        }
+        _reconcileStore = journal as IReconcileStore;
+        foreach (var flow in config.Flows.Where(f => f.Reconcile is not null))
+        {
+            var reconciler = new Reconciler(flows[flow.Name], _reconcileStore ?? throw new InvalidOperationException("the journal cannot reconcile"), time);
+            _reconcilers[flow.Name] = reconciler;
+            _jobs["reconcile:" + flow.Name] = new ScheduledJob("reconcile:" + flow.Name, flow.Reconcile!.Schedule, async ct =>
+            {
+                var report = await ReconcileAsync(reconciler, ct).ConfigureAwait(false);
+                return $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}";
+            }, time, jobLogger);
+        }
     }
 
     public LockstepConfig Config { get; }
@@ -63,6 +107,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         await _journal.OpenAsync(cancellationToken).ConfigureAwait(false);
         _intake.Start();
         _loop.Start();
+        foreach (var job in _jobs.Values) _schedules.Add(Task.Run(() => job.RunScheduleAsync(_stopping.Token), CancellationToken.None));
         Volatile.Write(ref _started, 1);
     }
 
@@ -70,6 +115,8 @@ public sealed class LockstepEngine : IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _started, 2) != 1) return;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_schedules).ConfigureAwait(false);
         await _intake.StopAsync().ConfigureAwait(false);
         await _loop.StopAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -86,8 +133,64 @@ public sealed class LockstepEngine : IAsyncDisposable
         var counters = await _queries.CountersAsync(cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var lanes = _lanes.ToDictionary(l => l.Name, l => (l.Name, l.Circuit(now)), StringComparer.Ordinal);
-        return StatusBuilder.Build(counters, _flowSystems.Keys, lanes, _flowSystems, now);
+        var report = StatusBuilder.Build(counters, _flowSystems.Keys, lanes, _flowSystems, now);
+        if (_reconcilers.Count > 0 && _reconcileStore is not null)
+        {
+            var flows = new SortedDictionary<string, TargetStatus>(report.Flows.ToDictionary(f => f.Key, f => f.Value), StringComparer.Ordinal);
+            foreach (var name in _reconcilers.Keys)
+            {
+                var last = await _reconcileStore.LastReportAsync(name, cancellationToken).ConfigureAwait(false);
+                var job = _jobs["reconcile:" + name].Status;
+                flows[name] = flows[name] with { LastReconcile = last, NextReconcileAt = job.NextRunAt };
+            }
+            report = report with { Flows = flows };
+        }
+        if (_polls.Count + _webhooks.Count > 0)
+        {
+            var sources = new SortedDictionary<string, SourceStatus>(StringComparer.Ordinal);
+            foreach (var (name, runner) in _polls) sources[name] = runner.Status with { NextRunAt = _jobs[name].Status.NextRunAt };
+            foreach (var (name, receiver) in _webhooks) sources[name] = receiver.Status;
+            report = report with { Sources = sources };
+        }
+        return report;
     }
+
+    /// <summary>
+    /// <c>lockstep sync NAME [--full]</c>: a poll source polls now; a flow's pending deliveries become due now, and with
+    /// <paramref name="full"/> the flow is reconciled now. Null when no source or flow has that name.
+    /// </summary>
+    public async Task<SyncOutcome?> SyncAsync(string name, bool full, CancellationToken cancellationToken)
+    {
+        if (_polls.ContainsKey(name))
+            return new SyncOutcome(name, "source", await _jobs[name].RunNowAsync(cancellationToken).ConfigureAwait(false), null);
+        if (!_flowSystems.ContainsKey(name)) return null;
+        if (!full)
+        {
+            var expedited = _reconcileStore is null ? 0 : await _reconcileStore.ExpediteAsync(name, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            _work.Set();
+            return new SyncOutcome(name, "flow", $"{expedited} pending deliveries due now", null);
+        }
+        if (!_reconcilers.TryGetValue(name, out var reconciler))
+            throw new InvalidOperationException($"flow '{name}' has no 'reconcile:' settings (and its connector's read operation), so it cannot be reconciled");
+        var report = await ReconcileAsync(reconciler, cancellationToken).ConfigureAwait(false);
+        return new SyncOutcome(name, "flow", $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}", report);
+    }
+
+    private async Task<ReconcileReport> ReconcileAsync(Reconciler reconciler, CancellationToken cancellationToken)
+    {
+        var report = await reconciler.RunAsync(cancellationToken).ConfigureAwait(false);
+        _work.Set();
+        var data = System.Text.Json.JsonSerializer.Serialize(report, ReportJson);
+        await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",
+            "reconcile", report.Flow, report.StartedAt.ToUnixTimeMilliseconds(), Records.RecordOp.Upsert, data)], cancellationToken).ConfigureAwait(false);
+        return report;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ReportJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary>An inbound push to a webhook source; null when no webhook source has that name.</summary>
+    public Task<WebhookOutcome>? ReceiveWebhookAsync(string source, Func<string, string?> header, byte[] body, CancellationToken cancellationToken) =>
+        _webhooks.TryGetValue(source, out var receiver) ? receiver.ReceiveAsync(header, body, cancellationToken) : null;
 
     public ValueTask<EventView?> GetEventAsync(string id, CancellationToken cancellationToken) => _queries.GetEventAsync(id, cancellationToken);
 
@@ -104,6 +207,11 @@ public sealed class LockstepEngine : IAsyncDisposable
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         foreach (var lane in _lanes) await lane.DisposeAsync().ConfigureAwait(false);
         foreach (var scripts in _scripts) scripts.Dispose();
+        foreach (var runner in _polls.Values) await runner.DisposeAsync().ConfigureAwait(false);
+        foreach (var receiver in _webhooks.Values) receiver.Dispose();
+        foreach (var job in _jobs.Values) job.Dispose();
+        foreach (var reconciler in _reconcilers.Values) reconciler.Dispose();
+        _stopping.Dispose();
         _loop.Dispose();
         await _journal.DisposeAsync().ConfigureAwait(false);
     }

@@ -4,4 +4,8 @@ namespace Lockstep.Status;
 public sealed record StatusReport(
     string State,
     IReadOnlyDictionary<string, TargetStatus> Systems,
-    IReadOnlyDictionary<string, TargetStatus> Flows);
+    IReadOnlyDictionary<string, TargetStatus> Flows)
+{
+    /// <summary>Poll and webhook sources, when there are any.</summary>
+    public IReadOnlyDictionary<string, Sources.SourceStatus>? Sources { get; init; }
+}

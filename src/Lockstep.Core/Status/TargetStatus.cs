@@ -12,4 +12,10 @@ public sealed record TargetStatus(
     string Circuit,
     DateTimeOffset? LastSuccessAt,
     DateTimeOffset? LastFailureAt,
-    string? LastError);
+    string? LastError)
+{
+    /// <summary>The flow's last reconciliation (flows with <c>reconcile:</c> only).</summary>
+    public Reconciliation.ReconcileReport? LastReconcile { get; init; }
+
+    public DateTimeOffset? NextReconcileAt { get; init; }
+}

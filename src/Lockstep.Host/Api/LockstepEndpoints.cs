@@ -28,6 +28,21 @@ public static class LockstepEndpoints
             !long.TryParse(id, out var n) ? Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")])
             : await engine.DeadLetters.DropAsync(n, ct) ? Results.NoContent()
             : Problems.NotFound($"no dead letter with id {n}"));
+        app.MapPost("/api/sync/{name}", async (string name, HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
+        {
+            var full = request.Query["full"].FirstOrDefault() is { } f && (f is "" or "true" or "1");
+            try
+            {
+                return await engine.SyncAsync(name, full, ct) is { } outcome
+                    ? Results.Json(outcome, ApiJson.Options)
+                    : Problems.NotFound($"no flow or poll source named '{name}'");
+            }
+            catch (InvalidOperationException e)
+            {
+                return Problems.Of(409, "Cannot sync", e.Message);
+            }
+        });
+        app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
         app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
         app.MapGet("/health/ready", (LockstepEngine engine) =>
             engine.Ready ? Results.Json(new { status = "ready" }) : Results.Json(new { status = "starting" }, statusCode: 503));
@@ -63,6 +78,35 @@ public static class LockstepEndpoints
             var result = await engine.PublishAsync(events, ct);
             return Results.Json(new PublishResponse(result.Accepted + result.Stale, result.Duplicates, result.Stale), ApiJson.Options, statusCode: 202);
         }
+    }
+
+    private static async Task<IResult> ReceiveWebhookAsync(string source, HttpContext context, LockstepEngine engine, LockstepConfig config, CancellationToken ct)
+    {
+        var limit = config.Server.MaxBodyBytes;
+        if (context.Request.ContentLength > limit) return TooLarge(limit);
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature) sizeFeature.MaxRequestBodySize = limit;
+        byte[] body;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, ct);
+            body = buffer.ToArray();
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            return TooLarge(limit);
+        }
+        var headers = context.Request.Headers;
+        // The raw bytes are verified and journaled: never a re-serialisation.
+        var receiving = engine.ReceiveWebhookAsync(source, name => headers.TryGetValue(name, out var v) ? v.ToString() : null, body, ct);
+        if (receiving is null) return Problems.NotFound($"no webhook source named '{source}'");
+        var outcome = await receiving;
+        return outcome.Status switch
+        {
+            401 => Problems.Of(401, "Invalid signature", outcome.Error ?? "the signature does not verify", [new FieldError(null, "webhook-signature", outcome.Error ?? "invalid")]),
+            400 => Problems.Of(400, "Invalid webhook", outcome.Error ?? "the body could not be used", [new FieldError(null, "body", outcome.Error ?? "invalid")]),
+            _ => Results.Json(new { accepted = !outcome.Duplicate, duplicate = outcome.Duplicate }, ApiJson.Options, statusCode: outcome.Status),
+        };
     }
 
     private static IResult TooLarge(long limit) =>

@@ -88,5 +88,26 @@ internal static class Migrations
             last_error TEXT
         );
         """,
+        """
+        CREATE TABLE cursors(
+            source TEXT PRIMARY KEY,
+            cursor TEXT,
+            updated_at INTEGER NOT NULL
+        );
+        ALTER TABLE deliveries ADD COLUMN repair INTEGER NOT NULL DEFAULT 0;   -- > 0: a reconciliation resend, keyed apart
+        CREATE TABLE reconcile_runs(
+            id INTEGER PRIMARY KEY,
+            flow TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL,
+            checked INTEGER NOT NULL,
+            missing INTEGER NOT NULL,
+            different INTEGER NOT NULL,
+            extra INTEGER NOT NULL,
+            repaired INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            sample TEXT
+        );
+        """,
     ];
 }

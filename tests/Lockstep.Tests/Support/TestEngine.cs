@@ -47,7 +47,7 @@ internal sealed class TestEngine : IAsyncDisposable
         var context = new Connectors.ConnectorContext(time, logging, config.Secrets);
         var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
         var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
-        var engine = new LockstepEngine(config, journal, journal, journal, connectors, time, logging);
+        var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging);
         await engine.StartAsync(CancellationToken.None);
         return new TestEngine(engine, config, folder, logs);
     }

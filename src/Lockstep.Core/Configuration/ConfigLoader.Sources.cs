@@ -1,0 +1,175 @@
+using Cronos;
+using Lockstep.Reconciliation;
+using Lockstep.Scheduling;
+using Lockstep.Sources;
+
+namespace Lockstep.Configuration;
+
+public sealed partial class ConfigLoader
+{
+    private static readonly string[] PollKeys = ["type", "from", "get", "interval", "cron", "timeZone", "jitter", "entity", "key", "version", "cursor", "overlap", "tombstone", "map", "eventType", "maxPages"];
+    private static readonly string[] WebhookKeys = ["type", "verify", "entity", "key", "version", "tombstone", "map", "eventType"];
+
+    private List<SourceDefinition> ReadSources(ConfigSection root, Dictionary<string, SystemDefinition> systems, MappingLimits limits)
+    {
+        var sources = new List<SourceDefinition>();
+        var section = root.Section("sources");
+        if (section is null) return sources;
+        foreach (var (name, source) in section.Entries())
+        {
+            var type = source.String("type", required: true);
+            switch (type)
+            {
+                case "http-poll":
+                    source.CheckKeys(PollKeys);
+                    if (ReadPoll(name, source, systems, limits) is { } poll) sources.Add(poll);
+                    break;
+                case "webhook":
+                    source.CheckKeys(WebhookKeys);
+                    if (ReadWebhook(name, source, limits) is { } hook) sources.Add(hook);
+                    break;
+                case "sql-poll":
+                    source.Error("type", "source type 'sql-poll' is not supported yet (supported: http-poll, webhook)");
+                    break;
+                case null:
+                    break;
+                default:
+                    source.Error("type", $"unknown source type '{type}' (supported: http-poll, webhook)");
+                    break;
+            }
+        }
+        return sources;
+    }
+
+    private SourceDefinition? ReadPoll(string name, ConfigSection source, Dictionary<string, SystemDefinition> systems, MappingLimits limits)
+    {
+        var from = source.String("from", required: true);
+        if (from is not null && (!systems.TryGetValue(from, out var system) || system.Type != "http"))
+            source.Error("from", systems.ContainsKey(from) ? $"system '{from}' is not an http system" : $"unknown system '{from}'");
+        var request = source.String("get", required: true);
+        if (request is not null)
+        {
+            var parts = request.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0] != "GET" || !parts[1].StartsWith('/'))
+                source.Error("get", $"'{request}' is not a request (write GET /path?since={{cursor}})");
+            else request = parts[1];
+        }
+        var schedule = ReadSchedule(source, required: true);
+        var shape = ReadShape(name, source, limits, needsKey: true);
+        if (shape.Map is null && shape.Entity is null) source.Error("needs 'entity' (or a 'map' returning {entity, key, version, data})");
+        var overlap = source.Duration("overlap", TimeSpan.Zero, TimeSpan.FromDays(7)) ?? TimeSpan.Zero;
+        var maxPages = source.Int("maxPages", 1, 100_000) ?? 100;
+        return from is null || request is null ? null
+            : new SourceDefinition(name, SourceKind.HttpPoll, from, request, schedule, overlap, maxPages, shape, null, source.Line);
+    }
+
+    private static SourceDefinition? ReadWebhook(string name, ConfigSection source, MappingLimits limits)
+    {
+        var shape = ReadShape(name, source, limits, needsKey: false);
+        if (shape.Map is null && (shape.Entity is null || shape.KeyField is null))
+            source.Error("needs a 'map' returning {entity, key, version, data}, or 'entity' and 'key'");
+        if (source.Has("verify") && source.LineOf("verify") > 0 && IsNone(source))
+            return new SourceDefinition(name, SourceKind.Webhook, null, null, null, TimeSpan.Zero, 1, shape, new WebhookVerification([], null, [], TimeSpan.Zero), source.Line);
+        var verify = source.Section("verify", required: true);
+        if (verify is null) return null;
+        verify.CheckKeys(["standardWebhooks", "hmac", "tolerance"]);
+        var tolerance = verify.Duration("tolerance", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) ?? TimeSpan.FromMinutes(5);
+        var standard = new List<Secret>();
+        foreach (var text in SecretList(verify, "standardWebhooks"))
+        {
+            if (!text.Reveal().StartsWith("whsec_", StringComparison.Ordinal) || !IsBase64(text.Reveal()["whsec_".Length..]))
+                verify.Error("standardWebhooks", "must be a whsec_ secret (whsec_ followed by base64)");
+            else standard.Add(text);
+        }
+        string? header = null;
+        var hmacSecrets = new List<Secret>();
+        if (verify.Section("hmac") is { } hmac)
+        {
+            hmac.CheckKeys(["header", "secret", "secrets"]);
+            header = hmac.String("header") ?? "X-Signature";
+            hmacSecrets.AddRange(SecretList(hmac, "secret"));
+            hmacSecrets.AddRange(SecretList(hmac, "secrets"));
+            if (hmacSecrets.Count == 0) hmac.Error("needs 'secret'");
+        }
+        return new SourceDefinition(name, SourceKind.Webhook, null, null, null, TimeSpan.Zero, 1, shape,
+            new WebhookVerification(standard, header, hmacSecrets, tolerance), source.Line);
+    }
+
+    // "verify: none" is the only way to accept unsigned pushes: the choice is explicit in the file.
+    private static bool IsNone(ConfigSection source) => source.ScalarOrNull("verify") == "none";
+
+    private static IEnumerable<Secret> SecretList(ConfigSection section, string key)
+    {
+        foreach (var value in section.StringList(key))
+        {
+            section.Context.Secrets.Add(value, always: true);
+            yield return new Secret(value);
+        }
+    }
+
+    private static bool IsBase64(string text)
+    {
+        var buffer = new byte[text.Length];
+        return text.Length > 0 && Convert.TryFromBase64String(text, buffer, out _);
+    }
+
+    private static ItemShape ReadShape(string name, ConfigSection source, MappingLimits limits, bool needsKey)
+    {
+        var map = Script(source, "map", limits);
+        var key = source.String("key");
+        if (needsKey && map is null && key is null) source.Error("key", "is required (the field holding each item's key), or give a 'map'");
+        return new ItemShape(source.String("entity"), key, source.String("version"), source.String("cursor"), source.String("tombstone"), map,
+            source.String("eventType") ?? name);
+    }
+
+    private static Schedule? ReadSchedule(ConfigSection section, bool required)
+    {
+        var interval = section.Duration("interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(365));
+        var cronText = section.String("cron");
+        var jitter = section.Duration("jitter", TimeSpan.Zero, TimeSpan.FromHours(1)) ?? TimeSpan.Zero;
+        if (interval is not null && cronText is not null)
+        {
+            section.Error("cron", "give either 'interval' or 'cron', not both");
+            return null;
+        }
+        if (interval is { } every) return new Schedule(every, null, TimeZoneInfo.Utc, jitter, $"every {Durations.Format(every)}");
+        if (cronText is null)
+        {
+            if (required) section.Error("needs 'interval' (e.g. 5m) or 'cron' (e.g. \"*/5 * * * *\")");
+            return null;
+        }
+        CronExpression cron;
+        try
+        {
+            cron = CronExpression.Parse(cronText, cronText.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+        }
+        catch (CronFormatException e)
+        {
+            section.Error("cron", $"'{cronText}' is not a cron expression: {e.Message}");
+            return null;
+        }
+        var zone = TimeZoneInfo.Utc;
+        if (section.String("timeZone") is { } zoneName)
+        {
+            try
+            {
+                zone = TimeZoneInfo.FindSystemTimeZoneById(zoneName);
+            }
+            catch (TimeZoneNotFoundException)
+            {
+                section.Error("timeZone", $"unknown time zone '{zoneName}' (use an IANA name such as Europe/Paris)");
+            }
+        }
+        return new Schedule(null, cron, zone, jitter, $"cron \"{cronText}\" ({zone.Id})");
+    }
+
+    private static ReconcileOptions? ReadReconcile(ConfigSection flow)
+    {
+        var section = flow.Section("reconcile");
+        if (section is null) return null;
+        section.CheckKeys(["cron", "interval", "timeZone", "jitter", "deleteExtra", "readsPerSecond"]);
+        var deleteExtra = section.Bool("deleteExtra") ?? false;
+        if (deleteExtra) section.Error("deleteExtra", "deleting extras needs a 'list' operation, which is not supported yet");
+        return new ReconcileOptions(ReadSchedule(section, required: false), deleteExtra, section.Int("readsPerSecond", 1, 100_000) ?? 200);
+    }
+}

@@ -1,0 +1,10 @@
+namespace Lockstep.Sources;
+
+/// <summary>How a source brings changes in.</summary>
+public enum SourceKind
+{
+    /// <summary><c>type: http-poll</c>: GET a system on a schedule, incrementally by a cursor taken from the data.</summary>
+    HttpPoll = 0,
+    /// <summary><c>type: webhook</c>: pushes to <c>POST /webhooks/{source}</c>, verified.</summary>
+    Webhook = 1,
+}

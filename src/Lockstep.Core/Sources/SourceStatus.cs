@@ -1,0 +1,6 @@
+namespace Lockstep.Sources;
+
+/// <summary>A source as status shows it: last run and its outcome, next run, the cursor, and what the last run brought in.</summary>
+public sealed record SourceStatus(
+    string State, string? Schedule, DateTimeOffset? LastRunAt, DateTimeOffset? NextRunAt, string? LastOutcome, string? LastError,
+    string? Cursor, long Items, long Accepted, long Rejected);

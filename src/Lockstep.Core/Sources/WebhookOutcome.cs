@@ -1,0 +1,4 @@
+namespace Lockstep.Sources;
+
+/// <summary>How an inbound webhook was answered: 2xx once journaled (or a recognised replay), 401 for a bad signature, 400 for a bad body.</summary>
+public sealed record WebhookOutcome(int Status, string? Error, bool Duplicate);
