@@ -49,7 +49,14 @@ internal sealed partial class ScheduledJob(string name, Schedule? schedule, Func
             var now = time.GetUtcNow();
             if (now >= next)
             {
-                await RunNowAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await RunNowAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 next = schedule.Next(time.GetUtcNow(), Random.Shared.NextDouble());
                 Volatile.Write(ref _status, Status with { NextRunAt = next });
                 continue;

@@ -2,11 +2,14 @@ using Lockstep.Events;
 
 namespace Lockstep.Sources;
 
+/// <summary>Where a source is: the largest cursor value seen, and the page to resume from when a run stopped at its page limit.</summary>
+public sealed record SourcePosition(string? Cursor, string? NextPage);
+
 /// <summary>Source cursors, persisted in the same transaction as the events they produced.</summary>
 public interface ICursorStore
 {
-    ValueTask<string?> ReadCursorAsync(string source, CancellationToken cancellationToken);
+    ValueTask<SourcePosition> ReadPositionAsync(string source, CancellationToken cancellationToken);
 
-    /// <summary>Appends the events and moves the source's cursor in one transaction: a crash never skips or double-counts a page.</summary>
-    ValueTask<IReadOnlyList<AppendStatus>> AppendAsync(IReadOnlyList<Event> events, string source, string? cursor, CancellationToken cancellationToken);
+    /// <summary>Appends the events and moves the source's position in one transaction: a crash never skips or double-counts a page.</summary>
+    ValueTask<IReadOnlyList<AppendStatus>> AppendAsync(IReadOnlyList<Event> events, string source, SourcePosition position, CancellationToken cancellationToken);
 }

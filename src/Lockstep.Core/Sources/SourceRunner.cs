@@ -50,9 +50,11 @@ internal sealed partial class SourceRunner : IAsyncDisposable
         string? cursor = null;
         try
         {
-            cursor = await _cursors.ReadCursorAsync(_definition.Name, cancellationToken).ConfigureAwait(false);
+            var position = await _cursors.ReadPositionAsync(_definition.Name, cancellationToken).ConfigureAwait(false);
+            cursor = position.Cursor;
             var since = CursorValue.Since(cursor, _definition.Overlap);
-            string? page = null;
+            // A run that stopped at its page limit left the next page: this run goes on from there.
+            var page = position.NextPage;
             for (var pages = 0; pages < _definition.MaxPages; pages++)
             {
                 var fetch = await _source.FetchAsync(since, page, cancellationToken).ConfigureAwait(false);
@@ -75,8 +77,8 @@ internal sealed partial class SourceRunner : IAsyncDisposable
                     cursor = CursorValue.Max(cursor, itemCursor);
                     if (e is not null) events.Add(e);
                 }
-                // Checkpoint: this page's events and the cursor past them commit together.
-                var statuses = await _cursors.AppendAsync(events, _definition.Name, cursor, cancellationToken).ConfigureAwait(false);
+                // Checkpoint: this page's events, the cursor past them and the next page commit together.
+                var statuses = await _cursors.AppendAsync(events, _definition.Name, new SourcePosition(cursor, fetch.NextPage), cancellationToken).ConfigureAwait(false);
                 accepted += statuses.Count(s => s == AppendStatus.Accepted);
                 if (accepted > 0) _work.Set();
                 if (fetch.NextPage is null) break;

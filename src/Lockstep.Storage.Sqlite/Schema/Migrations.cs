@@ -92,6 +92,7 @@ internal static class Migrations
         CREATE TABLE cursors(
             source TEXT PRIMARY KEY,
             cursor TEXT,
+            next_page TEXT,                   -- set when a run stopped at its page limit: the next run resumes there
             updated_at INTEGER NOT NULL
         );
         ALTER TABLE deliveries ADD COLUMN repair INTEGER NOT NULL DEFAULT 0;   -- > 0: a reconciliation resend, keyed apart

@@ -1,0 +1,118 @@
+using Lockstep.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Lockstep.Tests.Sources;
+
+/// <summary>Poll sources on a fake clock against a real clerk server and a real SQLite journal.</summary>
+public sealed class PollSourceTests : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _time = Clock.Fake();
+    private readonly TempFolder _folder = new();
+    private Clerk _clerk = null!;
+
+    public async Task InitializeAsync() => _clerk = await Clerk.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _clerk.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    private string Yaml(string extra = "") => $$"""
+        storage: sqlite:lockstep.db
+        systems:
+          clerk: { type: http, url: "{{_clerk.Url}}" }
+          sink: { type: http, url: "http://127.0.0.1:9" }
+        sources:
+          permits:
+            type: http-poll
+            from: clerk
+            get: GET /permits?since={cursor}
+            interval: 5m
+            entity: permit
+            key: id
+            version: updatedAt
+            cursor: updatedAt
+            overlap: 10s
+        {{extra}}
+        flows:
+          keep: { entity: nothing, to: sink, upsert: "PUT /x/{key}" }
+        """;
+
+    private Task<TestEngine> StartAsync(string? yaml = null) => TestEngine.StartAsync(yaml ?? Yaml(), _time, folder: _folder);
+
+    private static readonly DateTimeOffset T = Clock.T0.AddHours(-1);
+
+    [Fact]
+    public async Task Schedule_polls_on_its_interval_without_sleeping()
+    {
+        _clerk.Put("P-1", "approved", T);
+        var engine = await StartAsync();
+
+        await Eventually.WaitAsync(() => _clerk.Queries.Count == 1, "the first poll at start");
+        _time.Advance(TimeSpan.FromMinutes(4));
+        var beforeInterval = _clerk.Queries.Count;
+        await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromSeconds(30), () => Task.FromResult(_clerk.Queries.Count == 2), "the second poll");
+
+        Assert.Equal(1, beforeInterval);
+        var status = (await engine.StatusAsync()).Sources!["permits"];
+        Assert.Equal("every 5m", status.Schedule);
+        Assert.NotNull(status.NextRunAt);
+        await engine.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Overlap_repeats_are_duplicates_and_the_cursor_survives_a_restart()
+    {
+        _clerk.Put("P-1", "approved", T.AddSeconds(1));
+        _clerk.Put("P-2", "approved", T.AddSeconds(2));
+        var engine = await StartAsync();
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources!["permits"].Accepted == 2, "two permits in");
+
+        var again = await engine.Engine.SyncAsync("permits", full: false, CancellationToken.None);
+        await engine.Engine.StopAsync(CancellationToken.None);
+        await engine.Engine.DisposeAsync();
+        _clerk.Put("P-3", "approved", T.AddSeconds(3));
+        engine = await StartAsync();
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources!["permits"].LastRunAt is not null, "the first poll after the restart");
+        var afterRestart = (await engine.StatusAsync()).Sources!["permits"];
+
+        Assert.Equal("0 new events", again!.Outcome);
+        Assert.Equal(T.AddSeconds(-8).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture), _clerk.Queries.Last());
+        Assert.Equal(1, afterRestart.Accepted);
+        Assert.Equal(3, afterRestart.Items);
+        await engine.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Pages_follow_the_link_header_up_to_the_page_limit()
+    {
+        foreach (var i in Enumerable.Range(1, 7)) _clerk.Put($"P-{i}", "approved", T.AddSeconds(i));
+        _clerk.PageSize = 2;
+        var engine = await StartAsync(Yaml().Replace("overlap: 10s", "overlap: 10s\n    maxPages: 3"));
+
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources!["permits"].LastRunAt is not null, "the first poll");
+        var first = (await engine.StatusAsync()).Sources!["permits"];
+        await engine.Engine.SyncAsync("permits", full: false, CancellationToken.None);
+        var second = (await engine.StatusAsync()).Sources!["permits"];
+
+        Assert.Equal((6L, 6L), (first.Items, first.Accepted));
+        Assert.Equal(T.AddSeconds(6).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture), first.Cursor);
+        Assert.Equal(1, second.Accepted);
+        await engine.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_failing_source_shows_in_status_and_keeps_its_cursor()
+    {
+        var yaml = Yaml().Replace(_clerk.Url, "http://127.0.0.1:9");
+        var engine = await StartAsync(yaml);
+
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources!["permits"].State == "failing", "failing");
+
+        var status = (await engine.StatusAsync()).Sources!["permits"];
+        Assert.Contains("network error", status.LastError);
+        Assert.Null(status.Cursor);
+        await engine.DisposeAsync();
+    }
+}
