@@ -163,6 +163,27 @@ public sealed partial class ConfigLoader
         return new Schedule(null, cron, zone, jitter, $"cron \"{cronText}\" ({zone.Id})");
     }
 
+    private static List<ScheduleDefinition> ReadSchedules(ConfigSection root, List<FlowDefinition> flows, List<SourceDefinition> sources)
+    {
+        var list = new List<ScheduleDefinition>();
+        var section = root.Section("schedules");
+        if (section is null) return list;
+        foreach (var (name, entry) in section.Entries())
+        {
+            entry.CheckKeys(["run", "full", "interval", "cron", "timeZone", "jitter"]);
+            var run = entry.String("run", required: true);
+            var full = entry.Bool("full") ?? false;
+            var schedule = ReadSchedule(entry, required: true);
+            var flow = flows.FirstOrDefault(f => f.Name == run);
+            if (run is not null && flow is null && !sources.Any(s => s.Name == run && s.Kind == SourceKind.HttpPoll))
+                entry.Error("run", $"'{run}' is neither a flow nor a poll source");
+            else if (full && flow is not null && flow.Reconcile is null)
+                entry.Error("full", $"flow '{run}' needs 'reconcile:' (and a read operation) for a full sync");
+            if (run is not null && schedule is not null) list.Add(new ScheduleDefinition(name, run, full, schedule));
+        }
+        return list;
+    }
+
     private static ReconcileOptions? ReadReconcile(ConfigSection flow)
     {
         var section = flow.Section("reconcile");

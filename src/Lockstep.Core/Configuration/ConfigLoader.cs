@@ -13,8 +13,8 @@ namespace Lockstep.Configuration;
 /// </summary>
 public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
-    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "server", "delivery", "mapping"];
-    private static readonly string[] LaterTopKeys = ["schedules", "security", "notify", "sync", "entities", "encryption"];
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "server", "delivery", "mapping"];
+    private static readonly string[] LaterTopKeys = [ "security", "notify", "sync", "entities", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile"];
     private static readonly string[] LaterFlowKeys = ["encrypt", "list", "batch", "batchSize", "linger", "rateLimit"];
@@ -76,11 +76,12 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var mapping = ReadMapping(root.Section("mapping"));
         var flows = ReadFlows(root, systems, mapping);
         var sources = ReadSources(root, systems, mapping);
+        var schedules = ReadSchedules(root, flows, sources);
         var server = ReadServer(root.Section("server"));
         var delivery = ReadDelivery(root.Section("delivery"));
 
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources };
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)

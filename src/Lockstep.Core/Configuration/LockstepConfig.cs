@@ -14,6 +14,9 @@ public sealed record LockstepConfig(
     /// <summary>Where changes come from besides the publish API.</summary>
     public IReadOnlyList<Sources.SourceDefinition> Sources { get; init; } = [];
 
+    /// <summary>Engine schedules (<c>schedules:</c>): a flow or source synced on an interval or cron.</summary>
+    public IReadOnlyList<Scheduling.ScheduleDefinition> Schedules { get; init; } = [];
+
     /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
     public string? SqlitePath
     {

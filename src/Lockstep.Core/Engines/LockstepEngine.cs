@@ -80,6 +80,11 @@ public sealed class LockstepEngine : IAsyncDisposable
             _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct => $"{await runner.RunOnceAsync(ct).ConfigureAwait(false)} new events", time, jobLogger);
         }
         _reconcileStore = journal as IReconcileStore;
+        foreach (var entry in config.Schedules)
+        {
+            _jobs["schedule:" + entry.Name] = new ScheduledJob("schedule:" + entry.Name, entry.Schedule,
+                async ct => (await SyncAsync(entry.Run, entry.Full, ct).ConfigureAwait(false))?.Outcome ?? "nothing to run", time, jobLogger);
+        }
         foreach (var flow in config.Flows.Where(f => f.Reconcile is not null))
         {
             var reconciler = new Reconciler(flows[flow.Name], _reconcileStore ?? throw new InvalidOperationException("the journal cannot reconcile"), time);
@@ -144,6 +149,14 @@ public sealed class LockstepEngine : IAsyncDisposable
                 flows[name] = flows[name] with { LastReconcile = last, NextReconcileAt = job.NextRunAt };
             }
             report = report with { Flows = flows };
+        }
+        if (_jobs.Keys.Any(k => k.StartsWith("schedule:", StringComparison.Ordinal)))
+        {
+            report = report with
+            {
+                Schedules = _jobs.Where(j => j.Key.StartsWith("schedule:", StringComparison.Ordinal))
+                    .ToDictionary(j => j.Key["schedule:".Length..], j => j.Value.Status, StringComparer.Ordinal),
+            };
         }
         if (_polls.Count + _webhooks.Count > 0)
         {

@@ -8,4 +8,7 @@ public sealed record StatusReport(
 {
     /// <summary>Poll and webhook sources, when there are any.</summary>
     public IReadOnlyDictionary<string, Sources.SourceStatus>? Sources { get; init; }
+
+    /// <summary>Entries of <c>schedules:</c>: last run, next run, outcome.</summary>
+    public IReadOnlyDictionary<string, Scheduling.JobStatus>? Schedules { get; init; }
 }

@@ -103,6 +103,24 @@ public sealed class PollSourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Engine_schedule_runs_a_source_on_its_own_interval()
+    {
+        var yaml = Yaml().Replace("interval: 5m", "interval: 1d") + "\nschedules:\n  often: { run: permits, interval: 10m }\n";
+        var engine = await StartAsync(yaml);
+        await Eventually.WaitAsync(() => !_clerk.Queries.IsEmpty, "the first poll");
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Schedules?["often"].LastRunAt is not null, "the schedule's first run");
+        var before = _clerk.Queries.Count;
+
+        await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromMinutes(1), () => Task.FromResult(_clerk.Queries.Count > before), "a scheduled poll");
+
+        var schedule = (await engine.StatusAsync()).Schedules!["often"];
+        Assert.Equal("every 10m", schedule.Schedule);
+        Assert.Equal("0 new events", schedule.LastOutcome);
+        Assert.True(_time.GetUtcNow() - Clock.T0 >= TimeSpan.FromMinutes(10));
+        await engine.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_failing_source_shows_in_status_and_keeps_its_cursor()
     {
         var yaml = Yaml().Replace(_clerk.Url, "http://127.0.0.1:9");

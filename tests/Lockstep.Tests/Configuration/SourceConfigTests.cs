@@ -1,0 +1,86 @@
+using Lockstep.Configuration;
+using Lockstep.Sources;
+using Lockstep.Tests.Support;
+
+namespace Lockstep.Tests.Configuration;
+
+public sealed class SourceConfigTests
+{
+    private const string Base = """
+        systems:
+          clerk: { type: http, url: "http://127.0.0.1:7001" }
+          marshal: { type: http, url: "http://127.0.0.1:7002" }
+        sources:
+          clerk-permits:
+            type: http-poll
+            from: clerk
+            get: GET /permits?since={cursor}
+            interval: 2s
+            entity: permit
+            key: id
+            version: updatedAt
+            cursor: updatedAt
+            overlap: 5s
+          marshal-hooks:
+            type: webhook
+            verify: { standardWebhooks: "${SECRET}" }
+            map: (body) => ({ entity: "inspection", key: body.permitId, version: body.rev, data: body })
+        flows:
+          permits-to-marshal:
+            entity: permit
+            to: marshal
+            upsert: PUT /inspections/{key}
+            get: GET /inspections/{key}
+            reconcile: { cron: "0 2 * * *", deleteExtra: false }
+        """;
+
+    private static readonly Dictionary<string, string> Env = new() { ["SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" };
+
+    private static IReadOnlyList<ConfigError> Errors(string yaml) =>
+        Assert.Throws<ConfigException>(() => TestEngine.Load(yaml, "/tmp", Env)).Errors;
+
+    [Fact]
+    public void Sources_schedules_and_reconcile_load()
+    {
+        var config = TestEngine.Load(Base + "\nschedules:\n  nightly: { run: permits-to-marshal, full: true, cron: \"30 1 * * *\", timeZone: Europe/Paris }\n", "/tmp", Env);
+
+        var poll = config.Sources.Single(s => s.Kind == SourceKind.HttpPoll);
+        Assert.Equal(("/permits?since={cursor}", TimeSpan.FromSeconds(5)), (poll.Request, poll.Overlap));
+        Assert.Equal("every 2s", poll.Schedule!.ToString());
+        Assert.Single(config.Sources.Single(s => s.Kind == SourceKind.Webhook).Verification!.StandardWebhooks);
+        Assert.NotNull(config.Flows[0].Reconcile!.Schedule);
+        Assert.Contains("Europe/Paris", config.Schedules.Single().Schedule.ToString());
+    }
+
+    [Fact]
+    public void Bad_sources_name_their_lines()
+    {
+        var yaml = Base.Replace("from: clerk", "from: clark").Replace("interval: 2s", "cron: \"every day\"").Replace("verify: { standardWebhooks: \"${SECRET}\" }", "verify: { standardWebhooks: \"not-a-secret\" }");
+
+        var errors = Errors(yaml);
+
+        Assert.Contains(errors, e => e.Path == "sources.clerk-permits.from" && e.Line == 7 && e.Message.Contains("unknown system 'clark'"));
+        Assert.Contains(errors, e => e.Path == "sources.clerk-permits.cron" && e.Message.Contains("not a cron expression"));
+        Assert.Contains(errors, e => e.Path == "sources.marshal-hooks.verify.standardWebhooks" && e.Message.Contains("whsec_"));
+    }
+
+    [Fact]
+    public void Reconcile_needs_a_read_operation_and_schedules_a_known_target()
+    {
+        var yaml = Base.Replace("    get: GET /inspections/{key}\n", "") + "\nschedules:\n  x: { run: nothing, interval: 1m }\n";
+
+        var errors = Errors(yaml);
+
+        Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.reconcile" && e.Message.Contains("needs a 'get' operation"));
+        Assert.Contains(errors, e => e.Path == "schedules.x.run" && e.Message.Contains("neither a flow nor a poll source"));
+    }
+
+    [Fact]
+    public void Sql_poll_and_delete_extra_are_not_supported_yet()
+    {
+        var errors = Errors(Base.Replace("type: http-poll", "type: sql-poll").Replace("deleteExtra: false", "deleteExtra: true"));
+
+        Assert.Contains(errors, e => e.Message.Contains("'sql-poll' is not supported yet"));
+        Assert.Contains(errors, e => e.Path.EndsWith("deleteExtra", StringComparison.Ordinal) && e.Message.Contains("not supported yet"));
+    }
+}
