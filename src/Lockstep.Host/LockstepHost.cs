@@ -36,6 +36,10 @@ public static class LockstepHost
             await Problems.Of(status, status == 500 ? "Internal error" : "Bad request", status == 500 ? "the request failed; see the server log" : "the request could not be read")
                 .ExecuteAsync(context);
         }));
+        var gate = new Security.ApiKeyGate(config.ApiKeys, app.Services.GetRequiredService<TimeProvider>());
+        app.Use(gate.InvokeAsync);
+        if (config.ApiKeys.Count == 0)
+            app.Logger.LogWarning("No API keys are configured (security.apiKeys): the API is open to anyone who can reach {Urls}", urls ?? config.Server.Urls ?? DefaultUrls);
         app.MapLockstepApi();
         return app;
     }

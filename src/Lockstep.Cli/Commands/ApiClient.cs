@@ -4,9 +4,18 @@ using System.Text.Json;
 namespace Lockstep.Cli.Commands;
 
 /// <summary>The CLI's view of a running Lockstep's HTTP API; errors come back as the server's problem detail.</summary>
-internal sealed class ApiClient(string url) : IDisposable
+internal sealed class ApiClient : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(60) };
+    private readonly HttpClient _http;
+
+    /// <param name="url">The running Lockstep.</param>
+    /// <remarks>The API key, when the server needs one, comes from $LOCKSTEP_API_KEY (never a command-line argument, which others can read).</remarks>
+    public ApiClient(string url)
+    {
+        _http = new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(60) };
+        if (Environment.GetEnvironmentVariable("LOCKSTEP_API_KEY") is { Length: > 0 } key)
+            _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+    }
 
     public async Task<JsonElement> GetAsync(string path, CancellationToken cancellationToken) =>
         await ReadAsync(await _http.GetAsync(path.TrimStart('/'), cancellationToken), cancellationToken);

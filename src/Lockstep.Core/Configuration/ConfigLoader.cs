@@ -13,7 +13,7 @@ namespace Lockstep.Configuration;
 /// </summary>
 public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
-    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "server", "delivery", "mapping"];
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "server", "delivery", "mapping"];
     private static readonly string[] LaterTopKeys = [ "security", "notify", "sync", "entities", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile"];
@@ -77,11 +77,12 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var flows = ReadFlows(root, systems, mapping);
         var sources = ReadSources(root, systems, mapping);
         var schedules = ReadSchedules(root, flows, sources);
+        var apiKeys = ReadApiKeys(root.Section("security"));
         var server = ReadServer(root.Section("server"));
         var delivery = ReadDelivery(root.Section("delivery"));
 
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules };
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, ApiKeys = apiKeys };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)
@@ -229,6 +230,36 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             // Expected: this is the failure being located.
         }
         return line;
+    }
+
+    private static List<ApiKey> ReadApiKeys(ConfigSection? security)
+    {
+        var keys = new List<ApiKey>();
+        if (security is null) return keys;
+        security.CheckKeys(["apiKeys"], ["tls", "cors", "rateLimit"]);
+        if (security.Items("apiKeys") is not { } items) return keys;
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            item.CheckKeys(["name", "role", "key"]);
+            var name = item.String("name", required: true);
+            var roleText = item.String("role", required: true);
+            var key = item.SecretValue("key", required: true);
+            ApiRole? role = roleText switch
+            {
+                "publisher" => ApiRole.Publisher,
+                "viewer" => ApiRole.Viewer,
+                "operator" => ApiRole.Operator,
+                null => null,
+                _ => null,
+            };
+            if (roleText is not null && role is null) item.Error("role", $"'{roleText}' is not a role (publisher, viewer, operator)");
+            if (key is not null && key.Reveal().Length < 16) item.Error("key", "must be at least 16 characters");
+            if (name is not null && !names.Add(name)) item.Error("name", $"'{name}' is used twice");
+            if (name is null || role is null || key is null) continue;
+            keys.Add(new ApiKey(name, role.Value, System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.Reveal()))));
+        }
+        return keys;
     }
 
     private static string StripLocation(string message)

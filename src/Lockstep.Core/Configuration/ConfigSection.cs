@@ -71,6 +71,25 @@ public sealed class ConfigSection
         return null;
     }
 
+    /// <summary>A list of mappings, such as <c>apiKeys:</c>, each a section; null when absent.</summary>
+    public IReadOnlyList<ConfigSection>? Items(string key)
+    {
+        var node = Find(key);
+        if (node is null || IsNull(node)) return null;
+        if (node is not YamlSequenceNode sequence)
+        {
+            Context.Error((int)node.Start.Line, Child(key), "must be a list");
+            return null;
+        }
+        var items = new List<ConfigSection>();
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            if (sequence.Children[i] is YamlMappingNode mapping) items.Add(new ConfigSection(mapping, $"{Child(key)}[{i}]", Context));
+            else Context.Error((int)sequence.Children[i].Start.Line, $"{Child(key)}[{i}]", "must be a mapping");
+        }
+        return items;
+    }
+
     /// <summary>The named entries of a mapping such as <c>systems:</c>, each a section.</summary>
     public IEnumerable<(string Name, ConfigSection Section)> Entries()
     {

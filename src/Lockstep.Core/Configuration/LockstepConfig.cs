@@ -17,6 +17,9 @@ public sealed record LockstepConfig(
     /// <summary>Engine schedules (<c>schedules:</c>): a flow or source synced on an interval or cron.</summary>
     public IReadOnlyList<Scheduling.ScheduleDefinition> Schedules { get; init; } = [];
 
+    /// <summary>API keys (<c>security.apiKeys</c>); none means the API is open (bind it to loopback).</summary>
+    public IReadOnlyList<ApiKey> ApiKeys { get; init; } = [];
+
     /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
     public string? SqlitePath
     {

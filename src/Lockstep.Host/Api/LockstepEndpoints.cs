@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Lockstep.Configuration;
 using Lockstep.Engines;
+using Lockstep.Host.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -13,21 +14,25 @@ public static class LockstepEndpoints
 {
     public static IEndpointRouteBuilder MapLockstepApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/events", PublishAsync);
+        var publisher = new RequiresRole(ApiRole.Publisher);
+        var viewer = new RequiresRole(ApiRole.Viewer);
+        var @operator = new RequiresRole(ApiRole.Operator);
+        app.MapPost("/api/events", PublishAsync).WithMetadata(publisher);
         app.MapGet("/api/events/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
-            await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'"));
+            await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'"))
+            .WithMetadata(viewer);
         app.MapGet("/api/status", async (LockstepEngine engine, CancellationToken ct) =>
-            Results.Json(await engine.StatusAsync(ct), ApiJson.Options));
+            Results.Json(await engine.StatusAsync(ct), ApiJson.Options)).WithMetadata(viewer);
         app.MapGet("/api/status/{system}", async (string system, LockstepEngine engine, CancellationToken ct) =>
             (await engine.StatusAsync(ct)).Systems.TryGetValue(system, out var status)
                 ? Results.Json(status, ApiJson.Options)
-                : Problems.NotFound($"no system named '{system}'"));
-        app.MapGet("/api/dead", ListDeadAsync);
-        app.MapPost("/api/dead/replay", ReplayAsync);
+                : Problems.NotFound($"no system named '{system}'")).WithMetadata(viewer);
+        app.MapGet("/api/dead", ListDeadAsync).WithMetadata(viewer);
+        app.MapPost("/api/dead/replay", ReplayAsync).WithMetadata(@operator);
         app.MapDelete("/api/dead/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
             !long.TryParse(id, out var n) ? Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")])
             : await engine.DeadLetters.DropAsync(n, ct) ? Results.NoContent()
-            : Problems.NotFound($"no dead letter with id {n}"));
+            : Problems.NotFound($"no dead letter with id {n}")).WithMetadata(@operator);
         app.MapPost("/api/sync/{name}", async (string name, HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
         {
             var full = request.Query["full"].FirstOrDefault() is { } f && (f is "" or "true" or "1");
@@ -41,7 +46,8 @@ public static class LockstepEndpoints
             {
                 return Problems.Of(409, "Cannot sync", e.Message);
             }
-        });
+        }).WithMetadata(@operator);
+        // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
         app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
         app.MapGet("/health/ready", (LockstepEngine engine) =>

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Lockstep.Configuration;
+using Lockstep.Host.Api;
+using Microsoft.AspNetCore.Http;
+
+namespace Lockstep.Host.Security;
+
+/// <summary>
+/// API keys: <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c> on every endpoint that names a role; only the
+/// SHA-256 of each key is held, and every key is compared in constant time. No key → 401, a key without the role →
+/// 403, and an address that keeps presenting wrong keys is refused with 429 for a while (brute force).
+/// </summary>
+internal sealed class ApiKeyGate(IReadOnlyList<ApiKey> keys, TimeProvider time)
+{
+    private const int MaxFailures = 10;
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset Since)> _failures = new(StringComparer.Ordinal);
+
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        var required = context.GetEndpoint()?.Metadata.GetMetadata<RequiresRole>();
+        if (keys.Count == 0 || required is null)
+        {
+            await next(context);
+            return;
+        }
+        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var now = time.GetUtcNow();
+        if (_failures.TryGetValue(address, out var record) && record.Count >= MaxFailures && now - record.Since < Window)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling((Window - (now - record.Since)).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Problems.Of(429, "Too many failed keys", "too many requests with a wrong API key from this address; wait and try again").ExecuteAsync(context);
+            return;
+        }
+        var presented = Presented(context.Request);
+        if (presented is null)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await Problems.Of(401, "Unauthorized", "send an API key as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'",
+                [new FieldError(null, "Authorization", "missing")]).ExecuteAsync(context);
+            return;
+        }
+        var key = Match(presented);
+        if (key is null)
+        {
+            _failures.AddOrUpdate(address, _ => (1, now), (_, r) => now - r.Since >= Window ? (1, now) : (r.Count + 1, r.Since));
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await Problems.Of(401, "Unauthorized", "the API key is not valid", [new FieldError(null, "Authorization", "not a valid key")]).ExecuteAsync(context);
+            return;
+        }
+        if (!required.AllowedFor(key.Role))
+        {
+            await Problems.Of(403, "Forbidden", $"key '{key.Name}' ({key.Role.ToString().ToLowerInvariant()}) may not do this; it needs the {required.Role.ToString().ToLowerInvariant()} role")
+                .ExecuteAsync(context);
+            return;
+        }
+        context.Items[typeof(ApiKey)] = key;
+        await next(context);
+    }
+
+    private static string? Presented(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
+        var header = request.Headers["X-Api-Key"].ToString();
+        return header.Length > 0 ? header : null;
+    }
+
+    private ApiKey? Match(string presented)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        ApiKey? found = null;
+        // Every key is compared, so the time taken does not tell which (or whether one) matched.
+        foreach (var key in keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(hash, key.Hash)) found = key;
+        }
+        return found;
+    }
+}
