@@ -45,6 +45,7 @@ public static class LockstepServiceCollectionExtensions
             return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging);
         });
         services.AddSingleton<IJournalQueries>(sp => sp.GetRequiredService<SqliteJournal>());
+        services.AddSingleton(sp => new Metrics.LockstepMetrics(sp.GetRequiredService<LockstepEngine>()));
         services.AddHostedService<EngineService>();
         return services;
     }

@@ -77,7 +77,13 @@ public sealed class LockstepEngine : IAsyncDisposable
             var cursors = journal as ICursorStore ?? throw new InvalidOperationException("the journal does not store source cursors");
             var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets);
             _polls[source.Name] = runner;
-            _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct => $"{await runner.RunOnceAsync(ct).ConfigureAwait(false)} new events", time, jobLogger);
+            _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct =>
+            {
+                var accepted = await runner.RunOnceAsync(ct).ConfigureAwait(false);
+                Counters.PollRan();
+                Counters.Add(new AppendResult(accepted, 0, 0));
+                return $"{accepted} new events";
+            }, time, jobLogger);
         }
         _reconcileStore = journal as IReconcileStore;
         foreach (var entry in config.Schedules)
@@ -98,6 +104,9 @@ public sealed class LockstepEngine : IAsyncDisposable
     }
 
     public LockstepConfig Config { get; }
+
+    /// <summary>Totals since start, for metrics.</summary>
+    public EngineCounters Counters { get; } = new();
 
     public IDeadLetters DeadLetters { get; }
 
@@ -127,10 +136,12 @@ public sealed class LockstepEngine : IAsyncDisposable
     }
 
     /// <summary>Commits the events durably, then answers; nothing is acknowledged before its commit.</summary>
-    public ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
+    public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         if (!Ready) throw new InvalidOperationException("the engine is not running");
-        return _intake.PublishAsync(events, cancellationToken);
+        var result = await _intake.PublishAsync(events, cancellationToken).ConfigureAwait(false);
+        Counters.Add(result);
+        return result;
     }
 
     public async ValueTask<StatusReport> StatusAsync(CancellationToken cancellationToken)
@@ -192,6 +203,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private async Task<ReconcileReport> ReconcileAsync(Reconciler reconciler, CancellationToken cancellationToken)
     {
         var report = await reconciler.RunAsync(cancellationToken).ConfigureAwait(false);
+        Counters.ReconcileRan();
         _work.Set();
         var data = System.Text.Json.JsonSerializer.Serialize(report, ReportJson);
         await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",

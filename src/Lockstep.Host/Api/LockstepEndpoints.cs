@@ -49,6 +49,11 @@ public static class LockstepEndpoints
         }).WithMetadata(@operator);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
+        app.MapGet("/metrics", async (HttpContext context, Metrics.LockstepMetrics metrics, CancellationToken ct) =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.WriteAsync(context.Response.Body, ct);
+        }).WithMetadata(viewer);
         app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
         app.MapGet("/health/ready", (LockstepEngine engine) =>
             engine.Ready ? Results.Json(new { status = "ready" }) : Results.Json(new { status = "starting" }, statusCode: 503));

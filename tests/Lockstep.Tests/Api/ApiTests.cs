@@ -192,6 +192,24 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_count_events_and_deliveries_in_prometheus_text()
+    {
+        await PostAsync("/api/events", $"[{Valid}, {Valid}]");
+        await WaitSyncedAsync();
+
+        using var response = await _http.GetAsync("/metrics");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.ToString());
+        Assert.Contains("lockstep_events_total{result=\"accepted\"} 1", text);
+        Assert.Contains("lockstep_events_total{result=\"duplicate\"} 1", text);
+        Assert.Contains("lockstep_deliveries_total{flow=\"permits\",system=\"registry\",outcome=\"delivered\"} 1", text);
+        Assert.Contains("lockstep_pending{flow=\"permits\",system=\"registry\"} 0", text);
+        Assert.Contains("lockstep_circuit_state{system=\"registry\"} 0", text);
+        Assert.Contains("lockstep_attempt_duration_seconds_count{system=\"registry\"} 1", text);
+    }
+
+    [Fact]
     public async Task Health_and_unknown_system()
     {
         using var live = await _http.GetAsync("/health/live");
