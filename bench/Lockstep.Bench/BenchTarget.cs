@@ -1,0 +1,100 @@
+using System.Buffers;
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lockstep.Bench;
+
+/// <summary>
+/// The HTTP target every delivery scenario writes to: Kestrel on 127.0.0.1, a random port, <c>PUT /api/records/{key}</c>.
+/// It reads the whole body and answers 200 (or 503 while <see cref="Down"/>). For latency it stamps the first arrival of
+/// each key numbered <c>PREFIX-n</c> with <see cref="Stopwatch.GetTimestamp"/>, the same clock the publisher stamps with.
+/// </summary>
+internal sealed class BenchTarget : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private long _ok;
+    private long _refused;
+    private long[]? _arrivals;
+    private string _arrivalPrefix = "";
+
+    private BenchTarget(WebApplication app) => _app = app;
+
+    public string Url { get; private set; } = "";
+
+    /// <summary>While true every request is answered 503 (the target is "down" but reachable).</summary>
+    public bool Down { get; set; }
+
+    public long Ok => Interlocked.Read(ref _ok);
+
+    public long Refused => Interlocked.Read(ref _refused);
+
+    public static async Task<BenchTarget> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var target = new BenchTarget(app);
+        app.MapPut("/api/records/{key}", (string key, HttpContext context) => target.HandleAsync(key, context));
+        await app.StartAsync();
+        target.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return target;
+    }
+
+    /// <summary>Starts stamping arrivals of keys <c>{prefix}{n}</c>, 0 &lt;= n &lt; count; returns the array being filled.</summary>
+    public long[] TrackArrivals(string prefix, int count)
+    {
+        var arrivals = new long[count];
+        _arrivalPrefix = prefix;
+        Volatile.Write(ref _arrivals, arrivals);
+        return arrivals;
+    }
+
+    public void ResetCounters()
+    {
+        Interlocked.Exchange(ref _ok, 0);
+        Interlocked.Exchange(ref _refused, 0);
+        Volatile.Write(ref _arrivals, null);
+    }
+
+    private async Task<IResult> HandleAsync(string key, HttpContext context)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (Volatile.Read(ref _arrivals) is { } arrivals && key.StartsWith(_arrivalPrefix, StringComparison.Ordinal)
+            && int.TryParse(key.AsSpan(_arrivalPrefix.Length), out var n) && n >= 0 && n < arrivals.Length)
+        {
+            Interlocked.CompareExchange(ref arrivals[n], now, 0);
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (await context.Request.Body.ReadAsync(buffer) > 0)
+            {
+                // Read and drop: a real target parses the body; this one only has to take it off the wire.
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        if (Down)
+        {
+            Interlocked.Increment(ref _refused);
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+        Interlocked.Increment(ref _ok);
+        return Results.Ok();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
