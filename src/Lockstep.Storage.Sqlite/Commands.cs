@@ -9,6 +9,8 @@ internal sealed class Commands : IDisposable
 
     public Commands(SqliteConnection connection, IReadOnlyDictionary<string, string> flowSystems)
     {
+        SyncOff = Make(connection, "PRAGMA synchronous=OFF");
+        SyncFull = Make(connection, "PRAGMA synchronous=FULL");
         EventExists = Make(connection, "SELECT 1 FROM events WHERE id = $id", "$id");
         RecordVersion = Make(connection, "SELECT version FROM records WHERE entity = $entity AND key = $key", "$entity", "$key");
         InsertEvent = Make(connection, """
@@ -99,6 +101,8 @@ internal sealed class Commands : IDisposable
         }
     }
 
+    public SqliteCommand SyncOff { get; }
+    public SqliteCommand SyncFull { get; }
     public SqliteCommand EventExists { get; }
     public SqliteCommand RecordVersion { get; }
     public SqliteCommand InsertEvent { get; }

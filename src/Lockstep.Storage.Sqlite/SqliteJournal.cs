@@ -99,18 +99,34 @@ public sealed partial class SqliteJournal : IJournal, IDeadLetters, IJournalQuer
         }
     }
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Commands, T> work, CancellationToken cancellationToken)
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Commands, T> work, CancellationToken cancellationToken, bool durable = true)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var connection = _write ?? throw new InvalidOperationException("the journal is not open");
-            using var transaction = connection.BeginTransaction();
-            _commands!.Enlist(transaction);
-            var result = work(connection, transaction, _commands);
-            // Checkpoint: nothing above is visible or durable until this commit returns (WAL + synchronous=FULL fsyncs here).
-            transaction.Commit();
-            return result;
+            if (!durable)
+            {
+                _commands!.Enlist(null);
+                _commands.SyncOff.ExecuteNonQuery();
+            }
+            try
+            {
+                using var transaction = connection.BeginTransaction();
+                _commands!.Enlist(transaction);
+                var result = work(connection, transaction, _commands);
+                // Checkpoint: nothing above is visible or durable until this commit returns (WAL + synchronous=FULL fsyncs here).
+                transaction.Commit();
+                return result;
+            }
+            finally
+            {
+                if (!durable)
+                {
+                    _commands!.Enlist(null);
+                    _commands.SyncFull.ExecuteNonQuery();
+                }
+            }
         }
         finally
         {

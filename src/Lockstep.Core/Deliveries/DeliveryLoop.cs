@@ -205,10 +205,10 @@ internal sealed partial class DeliveryLoop : IDisposable
             body = mapped.Body;
         }
 
-        var outcome = await flow.Lane.ApplyAsync(delivery, flow.Definition, body, _abortRequests.Token).ConfigureAwait(false);
+        var outcome = await flow.Lane.ApplyAsync(delivery, flow.Definition, body, _stopClaiming.Token, _abortRequests.Token).ConfigureAwait(false);
         var duration = _time.GetElapsedTime(started);
         if (outcome.CircuitRetryAfter is { } wait)
-            return new DeliveryCompletion(delivery, CompletionKind.Deferred, startedAt, duration, null, "circuit open", _time.GetUtcNow() + wait);
+            return new DeliveryCompletion(delivery, CompletionKind.Deferred, startedAt, duration, null, wait == TimeSpan.Zero ? "stopping" : "circuit open", _time.GetUtcNow() + wait);
 
         var result = outcome.Result;
         return result.Kind switch

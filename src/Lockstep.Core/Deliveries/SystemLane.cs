@@ -22,8 +22,11 @@ internal sealed partial class SystemLane : IAsyncDisposable
     private long _openUntilTicks = -1;
     private int _state;
 
-    public SystemLane(SystemDefinition system, IConnector connector, TimeProvider time, ILogger logger)
+    private readonly int _claimAhead;
+
+    public SystemLane(SystemDefinition system, IConnector connector, TimeProvider time, ILogger logger, int claimAhead)
     {
+        _claimAhead = claimAhead;
         System = system;
         Connector = connector;
         _time = time;
@@ -91,10 +94,13 @@ internal sealed partial class SystemLane : IAsyncDisposable
         }
     }
 
-    /// <summary>How many more deliveries to claim now. Twice the concurrency keeps requests flowing while outcomes commit.</summary>
+    /// <summary>
+    /// How many more deliveries to claim now: up to a batch ahead of the requests (at least twice the concurrency), so
+    /// requests keep flowing while outcomes commit and each claim and commit carries many records.
+    /// </summary>
     public int Capacity(DateTimeOffset now) => Circuit(now) switch
     {
-        CircuitState.Closed => Math.Max(0, (System.Concurrency * 2) - Claimed),
+        CircuitState.Closed => Math.Max(0, Math.Max(System.Concurrency * 2, _claimAhead) - Claimed),
         CircuitState.HalfOpen => Claimed == 0 ? 1 : 0,
         _ => 0,
     };
@@ -103,10 +109,20 @@ internal sealed partial class SystemLane : IAsyncDisposable
 
     public void OnCompleted() => Interlocked.Decrement(ref _claimed);
 
-    /// <summary>Runs one request within the concurrency limit, circuit and timeout; never throws but for cancellation.</summary>
-    public async ValueTask<LaneResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one request within the concurrency limit, circuit and timeout; never throws but for cancellation. A delivery
+    /// still waiting for a slot when <paramref name="stopStarting"/> fires is not sent: it comes back as due now.
+    /// </summary>
+    public async ValueTask<LaneResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken stopStarting, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _slots.WaitAsync(stopStarting).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopStarting.IsCancellationRequested)
+        {
+            return new LaneResult(default, TimeSpan.Zero);
+        }
         try
         {
             var result = await _pipeline.ExecuteAsync(

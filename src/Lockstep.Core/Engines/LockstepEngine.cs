@@ -55,7 +55,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         _queries = queries;
         _time = time;
         var lanes = config.Systems.Values.ToDictionary(
-            s => s.Name, s => new SystemLane(s, connectors[s.Name], time, logging.CreateLogger("Lockstep.Systems")), StringComparer.Ordinal);
+            s => s.Name, s => new SystemLane(s, connectors[s.Name], time, logging.CreateLogger("Lockstep.Systems"), config.Delivery.BatchSize), StringComparer.Ordinal);
         _lanes = [.. lanes.Values];
         var flows = config.Flows.ToDictionary(
             f => f.Name, f => new FlowRuntime(f, new FlowScripts(f, config.Mapping), lanes[f.System]), StringComparer.Ordinal);
