@@ -35,6 +35,8 @@ internal sealed class Commands : IDisposable
             WHERE excluded.version > deliveries.version
             """, "$flow", "$system", "$entity", "$key", "$version", "$seq", "$now");
         LoadEvent = Make(connection, "SELECT id, type, op, data FROM events WHERE seq = $seq", "$seq");
+        MarkClaimed = Make(connection, "UPDATE deliveries SET state = 1 WHERE id IN (SELECT value FROM json_each($ids))", "$ids");
+        AnyDeadLetter = Make(connection, "SELECT EXISTS(SELECT 1 FROM dead_letters)");
         InsertAttempt = Make(connection, """
             INSERT INTO attempts(flow, entity, key, version, attempt, started_at, duration_us, outcome, status_code, error)
             VALUES ($flow, $entity, $key, $version, $attempt, $started, $duration, $outcome, $status, $error)
@@ -81,11 +83,12 @@ internal sealed class Commands : IDisposable
         {
             var flows = flowSystems.Where(f => f.Value == system).Select(f => f.Key).ToList();
             var names = string.Join(", ", flows.Select((_, i) => $"$f{i}"));
+            // Due rows with their event in one read; MarkClaimed then flags them all in one statement.
             var claim = Make(connection, $"""
-                UPDATE deliveries SET state = 1
-                WHERE id IN (SELECT id FROM deliveries WHERE system = $system AND state = 0 AND due_at <= $now AND flow IN ({names})
-                             ORDER BY due_at LIMIT $max)
-                RETURNING id, flow, entity, key, version, event_seq, attempts, repair
+                SELECT d.id, d.flow, d.entity, d.key, d.version, d.attempts, d.repair, e.id, e.type, e.op, e.data
+                FROM deliveries d JOIN events e ON e.seq = d.event_seq
+                WHERE d.system = $system AND d.state = 0 AND d.due_at <= $now AND d.flow IN ({names})
+                ORDER BY d.due_at LIMIT $max
                 """, "$system", "$now", "$max");
             var next = Make(connection,
                 $"SELECT MIN(due_at) FROM deliveries WHERE system = $system AND state = 0 AND flow IN ({names})", "$system");
@@ -109,6 +112,8 @@ internal sealed class Commands : IDisposable
     public SqliteCommand UpsertRecord { get; }
     public SqliteCommand RouteDelivery { get; }
     public SqliteCommand LoadEvent { get; }
+    public SqliteCommand MarkClaimed { get; }
+    public SqliteCommand AnyDeadLetter { get; }
     public SqliteCommand InsertAttempt { get; }
     public SqliteCommand MarkDelivered { get; }
     public SqliteCommand ResolveDeadLetters { get; }

@@ -13,7 +13,7 @@ public sealed partial class SqliteJournal
         // anyway. The next durable commit's fsync covers it, as WAL frames are written in order.
         return await WriteAsync((_, _, commands) =>
         {
-            var claimed = new List<(long Id, string Flow, string System, string Entity, string Key, long Version, long Seq, int Attempts, long Repair)>();
+            var deliveries = new List<Delivery>();
             foreach (var quota in quotas)
             {
                 if (!commands.Claim.TryGetValue(quota.System, out var claim)) continue;
@@ -22,13 +22,13 @@ public sealed partial class SqliteJournal
                 using var reader = claim.ExecuteReader();
                 while (reader.Read())
                 {
-                    claimed.Add((reader.GetInt64(0), reader.GetString(1), quota.System, reader.GetString(2), reader.GetString(3),
-                        reader.GetInt64(4), reader.GetInt64(5), reader.GetInt32(6), reader.GetInt64(7)));
+                    deliveries.Add(new Delivery(reader.GetInt64(0), reader.GetString(1), quota.System, reader.GetString(2), reader.GetString(3),
+                        reader.GetInt64(4), (RecordOp)reader.GetInt64(9), reader.GetString(7), reader.GetString(8),
+                        reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(5) + 1, reader.GetInt64(6)));
                 }
             }
-            var deliveries = new List<Delivery>(claimed.Count);
-            foreach (var c in claimed)
-                deliveries.Add(Load(commands, c.Id, c.Flow, c.System, c.Entity, c.Key, c.Version, c.Seq, c.Attempts + 1, c.Repair));
+            if (deliveries.Count > 0)
+                commands.MarkClaimed.With("[" + string.Join(',', deliveries.Select(d => d.Id)) + "]").ExecuteNonQuery();
             return (IReadOnlyList<Delivery>)deliveries;
         }, cancellationToken, durable: false).ConfigureAwait(false);
     }

@@ -10,14 +10,17 @@ public sealed partial class SqliteJournal
         await WriteAsync((_, _, commands) =>
         {
             var stats = new Dictionary<string, FlowStats>(StringComparer.Ordinal);
-            foreach (var c in completions) Complete(commands, c, now, stats);
+            // Usually there are no dead letters at all: then no delivery has one to resolve.
+            var anyDead = commands.AnyDeadLetter.ExecuteScalar() is 1L;
+            foreach (var c in completions) anyDead |= Complete(commands, c, now, stats, anyDead);
             foreach (var (flow, s) in stats)
                 commands.UpsertStats.With(flow, s.Delivered, s.Failed, s.LastSuccess, s.LastFailure, s.LastError).ExecuteNonQuery();
             return 0;
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private void Complete(Commands commands, DeliveryCompletion c, long now, Dictionary<string, FlowStats> stats)
+    /// <returns>True when it wrote a dead letter.</returns>
+    private bool Complete(Commands commands, DeliveryCompletion c, long now, Dictionary<string, FlowStats> stats, bool anyDead)
     {
         var d = c.Delivery;
         if (c.Kind != CompletionKind.Deferred)
@@ -31,7 +34,7 @@ public sealed partial class SqliteJournal
             case CompletionKind.Delivered:
             case CompletionKind.Skipped:
                 commands.MarkDelivered.With(d.Id, d.Version, now).ExecuteNonQuery();
-                commands.ResolveDeadLetters.With(d.Flow, d.Entity, d.Key, d.Version).ExecuteNonQuery();
+                if (anyDead) commands.ResolveDeadLetters.With(d.Flow, d.Entity, d.Key, d.Version).ExecuteNonQuery();
                 s.Delivered += c.Kind == CompletionKind.Delivered ? 1 : 0;
                 s.LastSuccess = now;
                 if (_options.CompletionEvents) EmitCompletions(commands, d.Entity, d.Key, null, 0, null, now);
@@ -50,11 +53,12 @@ public sealed partial class SqliteJournal
                 s.LastFailure = now;
                 s.LastError = c.Error;
                 if (_options.CompletionEvents) EmitCompletions(commands, d.Entity, d.Key, d.Flow, d.Version, c.Error, now);
-                break;
+                return true;
             case CompletionKind.Deferred:
                 commands.MarkDeferred.With(d.Id, c.DueAt.ToUnixTimeMilliseconds()).ExecuteNonQuery();
                 break;
         }
+        return false;
     }
 
     private sealed class FlowStats
