@@ -12,7 +12,7 @@ namespace Lockstep.Intake;
 internal sealed partial class IntakeQueue(IJournal journal, WorkSignal work, ILogger logger, int maxEventsPerCommit = 4096)
 {
     private readonly Channel<PendingAppend> _appends =
-        Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private Task? _loop;
 
     public void Start() => _loop = Task.Run(RunAsync);
