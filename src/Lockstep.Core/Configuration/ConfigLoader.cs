@@ -14,7 +14,7 @@ namespace Lockstep.Configuration;
 public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
     private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "server", "delivery", "mapping"];
-    private static readonly string[] LaterTopKeys = [ "security", "notify", "sync", "entities", "encryption"];
+    private static readonly string[] LaterTopKeys = ["security", "notify", "sync", "entities", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile"];
     private static readonly string[] LaterFlowKeys = ["encrypt", "list", "batch", "batchSize", "linger", "rateLimit"];

@@ -86,8 +86,14 @@ internal sealed partial class SourceRunner : IAsyncDisposable
             }
             Volatile.Write(ref _status, Status with
             {
-                State = "ok", LastRunAt = startedAt, LastOutcome = $"{items} items, {accepted} new", LastError = null,
-                Cursor = cursor, Items = items, Accepted = accepted, Rejected = rejected,
+                State = "ok",
+                LastRunAt = startedAt,
+                LastOutcome = $"{items} items, {accepted} new",
+                LastError = null,
+                Cursor = cursor,
+                Items = items,
+                Accepted = accepted,
+                Rejected = rejected,
             });
             return (int)accepted;
         }
@@ -108,8 +114,14 @@ internal sealed partial class SourceRunner : IAsyncDisposable
         PollFailed(_logger, _definition.Name, redacted ?? "");
         Volatile.Write(ref _status, Status with
         {
-            State = "failing", LastRunAt = startedAt, LastOutcome = "failed", LastError = redacted, Cursor = cursor,
-            Items = items, Accepted = accepted, Rejected = rejected,
+            State = "failing",
+            LastRunAt = startedAt,
+            LastOutcome = "failed",
+            LastError = redacted,
+            Cursor = cursor,
+            Items = items,
+            Accepted = accepted,
+            Rejected = rejected,
         });
     }
 
