@@ -16,8 +16,8 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
     private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "server", "delivery", "mapping"];
     private static readonly string[] LaterTopKeys = ["security", "notify", "sync", "entities", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
-    private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile"];
-    private static readonly string[] LaterFlowKeys = ["encrypt", "list", "batch", "batchSize", "linger", "rateLimit"];
+    private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
+    private static readonly string[] LaterFlowKeys = ["list", "batch", "batchSize", "linger", "rateLimit"];
     private static readonly string[] KnownLaterTypes = ["postgres", "sqlite", "caldav", "amqp", "nats", "mqtt", "webhook", "file"];
 
     private readonly Dictionary<string, IConnectorFactory> _factories =
@@ -151,9 +151,10 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             var retry = ReadRetry(flow.Section("retry"));
             var headers = flow.StringMap("headers");
             var reconcile = ReadReconcile(flow);
+            var encrypt = ReadEncrypt(flow.Section("encrypt"));
             var settings = system is null ? null : factory!.BindFlow(flow, system);
             if (to is null || system is null) continue;
-            var definition = new FlowDefinition(name, to, types, entities, filter, map, retry, headers, settings, flow.Line) { Reconcile = reconcile };
+            var definition = new FlowDefinition(name, to, types, entities, filter, map, retry, headers, settings, flow.Line) { Reconcile = reconcile, Encrypt = encrypt };
             if (reconcile is not null && settings is not null && factory!.CannotReconcile(definition) is { } why) flow.Error("reconcile", why);
             flows.Add(definition);
         }
@@ -230,6 +231,25 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             // Expected: this is the failure being located.
         }
         return line;
+    }
+
+    private static Encryption.EncryptOptions? ReadEncrypt(ConfigSection? section)
+    {
+        if (section is null) return null;
+        section.CheckKeys(["fields", "key", "keyId"]);
+        var fields = section.StringList("fields");
+        if (fields.Count == 0) section.Error("fields", "is required: the mapped fields to encrypt, e.g. [recipient.phone]");
+        var key = section.SecretValue("key", required: true);
+        var keyId = section.String("keyId", required: true);
+        byte[]? bytes = null;
+        if (key is not null)
+        {
+            var buffer = new byte[64];
+            if (!Convert.TryFromBase64String(key.Reveal(), buffer, out var length) || length != 32)
+                section.Error("key", "must be 32 random bytes in base64 (e.g. openssl rand -base64 32)");
+            else bytes = buffer[..32];
+        }
+        return bytes is null || keyId is null || fields.Count == 0 ? null : new Encryption.EncryptOptions(fields, new Encryption.FieldKey(keyId, bytes));
     }
 
     private static List<ApiKey> ReadApiKeys(ConfigSection? security)

@@ -14,6 +14,36 @@ internal sealed class FlowScripts(FlowDefinition flow, MappingLimits limits) : I
 
     public MapResult Map(Delivery delivery)
     {
+        var result = MapPlain(delivery);
+        if (result.Status != MapStatus.Mapped || flow.Encrypt is not { } encrypt) return result;
+        try
+        {
+            return result with { Body = Encryption.FieldEnvelope.Seal(result.Body.Span, encrypt) };
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.Text.Json.JsonException)
+        {
+            return new MapResult(MapStatus.Failed, default, "encrypt: " + e.Message);
+        }
+    }
+
+    /// <summary>The mapped record as reconciliation compares it: encrypted fields left out (their ciphertext differs every time).</summary>
+    public MapResult MapForComparison(Delivery delivery)
+    {
+        var result = MapPlain(delivery);
+        if (result.Status != MapStatus.Mapped || flow.Encrypt is not { } encrypt) return result;
+        if (System.Text.Json.Nodes.JsonNode.Parse(result.Body.Span) is not System.Text.Json.Nodes.JsonObject root) return result;
+        foreach (var path in encrypt.Fields)
+        {
+            var parts = path.Split('.');
+            var parent = root;
+            for (var i = 0; i < parts.Length - 1 && parent is not null; i++) parent = parent[parts[i]] as System.Text.Json.Nodes.JsonObject;
+            parent?.Remove(parts[^1]);
+        }
+        return result with { Body = Encoding.UTF8.GetBytes(root.ToJsonString()) };
+    }
+
+    private MapResult MapPlain(Delivery delivery)
+    {
         var record = _map is null && _filter is null ? null : RecordJson(delivery);
         if (_filter is not null)
         {

@@ -50,7 +50,7 @@ internal sealed class Reconciler(FlowRuntime flow, IReconcileStore store, TimePr
             var repairs = new List<long>();
             foreach (var delivery in page)
             {
-                MapResult? expected = delivery.Op == RecordOp.Delete ? null : flow.Scripts.Map(delivery);
+                MapResult? expected = delivery.Op == RecordOp.Delete ? null : flow.Scripts.MapForComparison(delivery);
                 if (expected is { Status: not MapStatus.Mapped }) continue;
                 if (readsInWindow >= rate)
                 {
