@@ -15,6 +15,11 @@ public static class LockstepHost
 {
     public const string DefaultUrls = "http://127.0.0.1:7070";
 
+    /// <summary>The address a started application listens on (the real port when it was asked for port 0).</summary>
+    public static string ListeningUrl(this WebApplication app) =>
+        app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+
     public static WebApplication Build(LockstepConfig config, string? urls, Action<IServiceCollection>? configure = null, LogLevel engineLogLevel = LogLevel.Information)
     {
         var builder = WebApplication.CreateSlimBuilder();

@@ -6,8 +6,6 @@ using Lockstep.Engines;
 using Lockstep.Host;
 using Lockstep.Status;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -52,7 +50,7 @@ internal static class DemoCommand
             // The live view shows retries and the circuit; per-record retry warnings would drown it.
             await using var app = LockstepHost.Build(config, urls, engineLogLevel: Microsoft.Extensions.Logging.LogLevel.Error);
             await app.StartAsync(cancellationToken);
-            var api = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            var api = app.ListeningUrl();
             var engine = app.Services.GetRequiredService<LockstepEngine>();
             AnsiConsole.MarkupLine($"[bold]Lockstep demo[/]: config [blue]{Markup.Escape(configPath)}[/]");
             AnsiConsole.MarkupLine($"  API {api}  ·  sample registry {registry.Url} (fails 20% of requests, one outage)  ·  journal {Markup.Escape(data.FullName)}");

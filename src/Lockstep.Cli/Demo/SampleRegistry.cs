@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Lockstep.Host;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Lockstep.Cli.Demo;
@@ -74,7 +72,7 @@ internal sealed class SampleRegistry : IAsyncDisposable
         app.MapPut("/api/records/{key}", (string key, HttpContext context) => registry.HandleAsync(key, context, delete: false));
         app.MapDelete("/api/records/{key}", (string key, HttpContext context) => registry.HandleAsync(key, context, delete: true));
         await app.StartAsync();
-        registry.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        registry.Url = app.ListeningUrl();
         return registry;
     }
 

@@ -4,9 +4,6 @@ using System.Text;
 using Lockstep.Host;
 using Lockstep.Tests.Support;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Lockstep.Tests.Api;
 
@@ -36,7 +33,7 @@ public sealed class ApiKeyTests : IAsyncLifetime
         var env = new Dictionary<string, string> { ["PUBLISHER_KEY"] = Publisher, ["OPERATOR_KEY"] = Operator, ["VIEWER_KEY"] = Viewer };
         _app = LockstepHost.Build(TestEngine.Load(yaml, _folder.Path, env), "http://127.0.0.1:0");
         await _app.StartAsync();
-        _url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _url = _app.ListeningUrl();
     }
 
     public async Task DisposeAsync()

@@ -5,9 +5,6 @@ using Lockstep.Cli.Demo;
 using Lockstep.Host;
 using Lockstep.Tests.Support;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Lockstep.Tests.Api;
 
@@ -37,7 +34,7 @@ public sealed class ApiTests : IAsyncLifetime
             """;
         _app = LockstepHost.Build(TestEngine.Load(yaml, _folder.Path), "http://127.0.0.1:0");
         await _app.StartAsync();
-        var url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var url = _app.ListeningUrl();
         _http = new HttpClient { BaseAddress = new Uri(url) };
     }
 

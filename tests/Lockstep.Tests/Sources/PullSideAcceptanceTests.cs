@@ -7,10 +7,7 @@ using Lockstep.Host;
 using Lockstep.Sources;
 using Lockstep.Tests.Support;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Lockstep.Tests.Sources;
 
@@ -76,7 +73,7 @@ public sealed class PullSideAcceptanceTests : IAsyncLifetime
         var config = TestEngine.Load(yaml, _folder.Path, new Dictionary<string, string> { ["MARSHAL_WEBHOOK_SECRET"] = _secret });
         _app = LockstepHost.Build(config, "http://127.0.0.1:0");
         await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        _http = new HttpClient { BaseAddress = new Uri(_app.ListeningUrl()) };
     }
 
     public async Task DisposeAsync()

@@ -1,8 +1,6 @@
+using Lockstep.Host;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Lockstep.Tests.Support;
@@ -28,7 +26,7 @@ internal sealed class PartnerServer : IAsyncDisposable
         var app = builder.Build();
         routes(app);
         await app.StartAsync();
-        return new PartnerServer(app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return new PartnerServer(app, app.ListeningUrl());
     }
 
     public async ValueTask DisposeAsync()
