@@ -44,7 +44,7 @@ internal sealed class TestEngine : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         var logging = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         var journal = new SqliteJournal(config.SqlitePath!, new FlowRouter(config.Flows), config.Delivery, time);
-        var context = new Connectors.ConnectorContext(time, logging, config.Secrets);
+        var context = new Lockstep.Connectors.ConnectorContext(time, logging, config.Secrets);
         var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
         var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
         var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging);
