@@ -3,11 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace Lockstep.Host.Api;
 
-/// <summary>How the API writes JSON: camelCase, nulls left out.</summary>
+/// <summary>How the API writes JSON: camelCase; every documented field is present, null when it has no value yet.</summary>
 internal static class ApiJson
 {
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 }

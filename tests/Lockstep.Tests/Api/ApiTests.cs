@@ -207,6 +207,20 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Status_has_every_documented_field_even_before_any_delivery()
+    {
+        var status = await GetAsync("/api/status");
+
+        Assert.Equal("synced", status.GetProperty("state").GetString());
+        var registry = status.GetProperty("systems").GetProperty("registry");
+        foreach (var field in new[] { "state", "pending", "inFlight", "delivered", "dead", "lagSeconds", "circuit", "lastSuccessAt", "lastFailureAt", "lastError" })
+            Assert.True(registry.TryGetProperty(field, out _), $"systems.registry.{field} is missing");
+        Assert.Equal("closed", registry.GetProperty("circuit").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, registry.GetProperty("lastError").ValueKind);
+        Assert.True(status.GetProperty("flows").GetProperty("permits").TryGetProperty("lagSeconds", out _));
+    }
+
+    [Fact]
     public async Task Health_and_unknown_system()
     {
         using var live = await _http.GetAsync("/health/live");
