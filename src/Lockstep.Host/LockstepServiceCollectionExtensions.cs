@@ -42,13 +42,18 @@ public static class LockstepServiceCollectionExtensions
             var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
             var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
             var sources = CreateSources(config, context);
-            return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging);
+            return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging, CreateNotifiers(config, context));
         });
         services.AddSingleton<IJournalQueries>(sp => sp.GetRequiredService<SqliteJournal>());
         services.AddSingleton(sp => new Metrics.LockstepMetrics(sp.GetRequiredService<LockstepEngine>()));
         services.AddHostedService<EngineService>();
         return services;
     }
+
+    /// <summary>The admin notice channels of a config.</summary>
+    public static Dictionary<string, Notifications.INotifier> CreateNotifiers(LockstepConfig config, ConnectorContext context) =>
+        config.Notify.ToDictionary(c => c.Name, c => (Notifications.INotifier)new Connectors.Http.Webhooks.WebhookNotifier(
+            (Notifications.WebhookChannelSettings)c.Settings!, context), StringComparer.Ordinal);
 
     /// <summary>The poll sources of a config, each built by the connector family of the system it reads from.</summary>
     public static Dictionary<string, ISource> CreateSources(LockstepConfig config, ConnectorContext context)

@@ -13,7 +13,7 @@ namespace Lockstep.Configuration;
 /// </summary>
 public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
-    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "server", "delivery", "mapping"];
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "server", "delivery", "mapping"];
     private static readonly string[] LaterTopKeys = ["security", "notify", "sync", "entities", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
@@ -78,11 +78,12 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var sources = ReadSources(root, systems, mapping);
         var schedules = ReadSchedules(root, flows, sources);
         var apiKeys = ReadApiKeys(root.Section("security"));
+        var notify = ReadNotify(root.Section("notify"));
         var server = ReadServer(root.Section("server"));
         var delivery = ReadDelivery(root.Section("delivery"));
 
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, ApiKeys = apiKeys };
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, ApiKeys = apiKeys, Notify = notify };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)
@@ -231,6 +232,59 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             // Expected: this is the failure being located.
         }
         return line;
+    }
+
+    private static List<Notifications.NotifyChannel> ReadNotify(ConfigSection? section)
+    {
+        var channels = new List<Notifications.NotifyChannel>();
+        if (section is null) return channels;
+        foreach (var (name, channel) in section.Entries())
+        {
+            channel.CheckKeys(["type", "url", "secret", "secrets", "on", "window"]);
+            var type = channel.String("type", required: true);
+            if (type is not null and not "webhook")
+            {
+                channel.Error("type", type == "email" ? "email notices are not supported yet (use type: webhook)" : $"unknown channel type '{type}' (supported: webhook)");
+                continue;
+            }
+            var kinds = new HashSet<Notifications.NoticeKind>();
+            foreach (var on in channel.StringList("on"))
+            {
+                Notifications.NoticeKind? kind = on switch
+                {
+                    "dead" => Notifications.NoticeKind.Dead,
+                    "circuit" => Notifications.NoticeKind.Circuit,
+                    "drift" => Notifications.NoticeKind.Drift,
+                    "source" => Notifications.NoticeKind.Source,
+                    _ => null,
+                };
+                if (kind is null) channel.Error("on", $"'{on}' is not a notice kind (dead, circuit, drift, source)");
+                else kinds.Add(kind.Value);
+            }
+            if (kinds.Count == 0 && !channel.Has("on")) kinds = [.. Enum.GetValues<Notifications.NoticeKind>()];
+            var window = channel.Duration("window", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) ?? TimeSpan.FromMinutes(1);
+            var url = channel.String("url", required: true);
+            Uri? endpoint = null;
+            if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+            {
+                channel.Error("url", "must be an absolute http:// or https:// URL");
+                endpoint = null;
+            }
+            var secrets = new List<Secret>();
+            foreach (var key in new[] { "secret", "secrets" })
+            {
+                foreach (var value in channel.StringList(key))
+                {
+                    channel.Context.Secrets.Add(value, always: true);
+                    if (!value.StartsWith("whsec_", StringComparison.Ordinal) || !IsBase64(value["whsec_".Length..])) channel.Error(key, "must be a whsec_ secret (whsec_ followed by base64)");
+                    else secrets.Add(new Secret(value));
+                }
+            }
+            if (secrets.Count == 0 && !channel.Has("secret") && !channel.Has("secrets")) channel.Error("needs 'secret' (whsec_...) to sign notices with");
+            if (type is null || endpoint is null || secrets.Count == 0) continue;
+            channels.Add(new Notifications.NotifyChannel(name, type, kinds, window, new Notifications.WebhookChannelSettings(endpoint, secrets)));
+        }
+        return channels;
     }
 
     private static Encryption.EncryptOptions? ReadEncrypt(ConfigSection? section)

@@ -20,6 +20,9 @@ public sealed record LockstepConfig(
     /// <summary>API keys (<c>security.apiKeys</c>); none means the API is open (bind it to loopback).</summary>
     public IReadOnlyList<ApiKey> ApiKeys { get; init; } = [];
 
+    /// <summary>Admin notice channels (<c>notify:</c>).</summary>
+    public IReadOnlyList<Notifications.NotifyChannel> Notify { get; init; } = [];
+
     /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
     public string? SqlitePath
     {

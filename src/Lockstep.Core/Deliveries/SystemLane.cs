@@ -51,6 +51,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
                     Volatile.Write(ref _openUntilTicks, (_time.GetUtcNow() + args.BreakDuration).UtcTicks);
                     Volatile.Write(ref _state, (int)CircuitState.Open);
                     CircuitOpened(_logger, System.Name, args.BreakDuration);
+                    CircuitChanged?.Invoke(System.Name, "opened");
                     return ValueTask.CompletedTask;
                 },
                 OnHalfOpened = _ =>
@@ -63,13 +64,20 @@ internal sealed partial class SystemLane : IAsyncDisposable
                     var wasOpen = Volatile.Read(ref _state) != (int)CircuitState.Closed;
                     Volatile.Write(ref _state, (int)CircuitState.Closed);
                     Volatile.Write(ref _openUntilTicks, -1);
-                    if (wasOpen) CircuitClosed(_logger, System.Name);
+                    if (wasOpen)
+                    {
+                        CircuitClosed(_logger, System.Name);
+                        CircuitChanged?.Invoke(System.Name, "closed");
+                    }
                     return ValueTask.CompletedTask;
                 },
             })
             .AddTimeout(system.Timeout)
             .Build();
     }
+
+    /// <summary>Raised when the circuit opens or closes, with the new state's name.</summary>
+    public event Action<string, string>? CircuitChanged;
 
     public SystemDefinition System { get; }
 

@@ -35,6 +35,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly IReconcileStore? _reconcileStore;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _schedules = [];
+    private readonly Notifications.NoticeBoard _notices;
     private int _started;
 
     /// <summary>An engine without sources or reconciliation stores (the journal may still provide them).</summary>
@@ -47,7 +48,8 @@ public sealed class LockstepEngine : IAsyncDisposable
 
     public LockstepEngine(
         LockstepConfig config, IJournal journal, IDeadLetters deadLetters, IJournalQueries queries,
-        IReadOnlyDictionary<string, IConnector> connectors, IReadOnlyDictionary<string, ISource> sources, TimeProvider time, ILoggerFactory logging)
+        IReadOnlyDictionary<string, IConnector> connectors, IReadOnlyDictionary<string, ISource> sources, TimeProvider time, ILoggerFactory logging,
+        IReadOnlyDictionary<string, Notifications.INotifier>? notifiers = null)
     {
         Config = config;
         _journal = journal;
@@ -64,6 +66,18 @@ public sealed class LockstepEngine : IAsyncDisposable
         _intake = new IntakeQueue(journal, _work, logging.CreateLogger("Lockstep.Intake"));
         _loop = new DeliveryLoop(journal, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery);
         _loop.Committed += batch => Delivered?.Invoke(batch);
+        _notices = new Notifications.NoticeBoard(
+            [.. config.Notify.Where(c => notifiers?.ContainsKey(c.Name) == true).Select(c => (c, notifiers![c.Name]))], time, logging.CreateLogger("Lockstep.Notifications"));
+        _loop.Committed += batch =>
+        {
+            foreach (var c in batch)
+            {
+                if (c.Kind == CompletionKind.Dead)
+                    _notices.Post(Notifications.NoticeKind.Dead, c.Delivery.System, "dead letters", $"{c.Delivery.Flow}: {c.Delivery.Entity}/{c.Delivery.Key} v{c.Delivery.Version}: {c.Error}");
+            }
+        };
+        foreach (var lane in _lanes)
+            lane.CircuitChanged += (system, state) => _notices.Post(Notifications.NoticeKind.Circuit, system, $"circuit {state}", $"circuit {state} at {_time.GetUtcNow():O}");
 
         var jobLogger = logging.CreateLogger("Lockstep.Scheduling");
         var sourceLogger = logging.CreateLogger("Lockstep.Sources");
@@ -81,6 +95,8 @@ public sealed class LockstepEngine : IAsyncDisposable
             {
                 var accepted = await runner.RunOnceAsync(ct).ConfigureAwait(false);
                 Counters.PollRan();
+                if (runner.Status.State == "failing")
+                    _notices.Post(Notifications.NoticeKind.Source, runner.Name, "source failing", $"{runner.Name}: {runner.Status.LastError}");
                 Counters.Add(new AppendResult(accepted, 0, 0));
                 return $"{accepted} new events";
             }, time, jobLogger);
@@ -122,6 +138,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         _intake.Start();
         _loop.Start();
         foreach (var job in _jobs.Values) _schedules.Add(Task.Run(() => job.RunScheduleAsync(_stopping.Token), CancellationToken.None));
+        _schedules.Add(Task.Run(() => _notices.RunAsync(_stopping.Token), CancellationToken.None));
         Volatile.Write(ref _started, 1);
     }
 
@@ -204,6 +221,9 @@ public sealed class LockstepEngine : IAsyncDisposable
     {
         var report = await reconciler.RunAsync(cancellationToken).ConfigureAwait(false);
         Counters.ReconcileRan();
+        if (report.Missing + report.Different > 0)
+            _notices.Post(Notifications.NoticeKind.Drift, _flowSystems[report.Flow], "reconciliation drift",
+                $"{report.Flow}: checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}");
         _work.Set();
         var data = System.Text.Json.JsonSerializer.Serialize(report, ReportJson);
         await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",
@@ -235,6 +255,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         foreach (var runner in _polls.Values) await runner.DisposeAsync().ConfigureAwait(false);
         foreach (var receiver in _webhooks.Values) receiver.Dispose();
         foreach (var job in _jobs.Values) job.Dispose();
+        await _notices.DisposeAsync().ConfigureAwait(false);
         foreach (var reconciler in _reconcilers.Values) reconciler.Dispose();
         _stopping.Dispose();
         _loop.Dispose();

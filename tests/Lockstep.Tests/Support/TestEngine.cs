@@ -47,7 +47,8 @@ internal sealed class TestEngine : IAsyncDisposable
         var context = new Lockstep.Connectors.ConnectorContext(time, logging, config.Secrets);
         var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
         var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
-        var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging);
+        var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging,
+            LockstepServiceCollectionExtensions.CreateNotifiers(config, context));
         await engine.StartAsync(CancellationToken.None);
         return new TestEngine(engine, config, folder, logs);
     }

@@ -1,0 +1,10 @@
+namespace Lockstep.Notifications;
+
+/// <summary>What admins can be told about (<c>notify.*.on</c>).</summary>
+public enum NoticeKind
+{
+    Dead = 0,
+    Circuit = 1,
+    Drift = 2,
+    Source = 3,
+}

@@ -1,0 +1,4 @@
+namespace Lockstep.Notifications;
+
+/// <summary>A configured channel: what it is told about, and the window over which notices are gathered into one message.</summary>
+public sealed record NotifyChannel(string Name, string Type, IReadOnlySet<NoticeKind> On, TimeSpan Window, object? Settings);
