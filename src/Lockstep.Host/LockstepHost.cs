@@ -20,13 +20,14 @@ public static class LockstepHost
         app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
             .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
 
-    public static WebApplication Build(LockstepConfig config, string? urls, Action<IServiceCollection>? configure = null, LogLevel engineLogLevel = LogLevel.Information)
+    public static WebApplication Build(LockstepConfig config, string? urls, Action<IServiceCollection>? configure = null, LogLevel engineLogLevel = LogLevel.Information, bool jsonLogs = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls ?? config.Server.Urls ?? DefaultUrls);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(config.Server.MaxBodyBytes, 1024 * 1024));
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        if (jsonLogs) builder.Logging.AddJsonConsole(o => { o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffK"; o.UseUtcTimestamp = true; });
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", engineLogLevel);
         builder.Logging.AddFilter("Lockstep", engineLogLevel);

@@ -60,6 +60,23 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Run_writes_json_logs_on_request()
+    {
+        using var folder = new TempFolder();
+        var config = Path.Combine(folder.Path, "lockstep.yaml");
+        await File.WriteAllTextAsync(config, ConfigLoaderTests.Acceptance);
+        await using var lockstep = new LockstepProcess(config, Env, "--log-format", "json");
+
+        await lockstep.StartAsync();
+        await lockstep.KillAsync();
+
+        var lines = lockstep.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, line => Assert.Equal(System.Text.Json.JsonValueKind.Object, System.Text.Json.JsonDocument.Parse(line).RootElement.ValueKind));
+        Assert.Contains(lines, line => line.Contains("\"Category\":\"Lockstep.Host\"", StringComparison.Ordinal) || line.Contains("\"Category\":\"Microsoft.Hosting.Lifetime\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Demo_runs_end_to_end_with_nothing_installed_and_exits_0()
     {
         var (code, output) = await LockstepProcess.RunAsync(["demo", "--permits", "60"]);

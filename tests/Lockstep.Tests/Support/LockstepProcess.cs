@@ -12,14 +12,17 @@ internal sealed class LockstepProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    public LockstepProcess(string configPath, IReadOnlyDictionary<string, string> environment)
+    public LockstepProcess(string configPath, IReadOnlyDictionary<string, string> environment, params string[] extraArguments)
     {
+        ExtraArguments = extraArguments;
         ConfigPath = configPath;
         Environment = environment;
         Url = $"http://127.0.0.1:{FreePort()}";
     }
 
     public string ConfigPath { get; }
+
+    public IReadOnlyList<string> ExtraArguments { get; }
 
     public IReadOnlyDictionary<string, string> Environment { get; }
 
@@ -37,7 +40,7 @@ internal sealed class LockstepProcess : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        _process = Launch(["run", "--config", ConfigPath, "--urls", Url], Environment, _output);
+        _process = Launch(["run", "--config", ConfigPath, "--urls", Url, .. ExtraArguments], Environment, _output);
         Starts++;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Eventually.WaitAsync(async () =>
