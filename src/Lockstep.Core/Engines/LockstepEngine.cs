@@ -239,6 +239,16 @@ public sealed class LockstepEngine : IAsyncDisposable
 
     public ValueTask<EventView?> GetEventAsync(string id, CancellationToken cancellationToken) => _queries.GetEventAsync(id, cancellationToken);
 
+    /// <summary>One record's history across all systems: versions received, and every attempt per flow.</summary>
+    public ValueTask<RecordHistory> RecordHistoryAsync(string entity, string key, CancellationToken cancellationToken) =>
+        _queries.RecordHistoryAsync(entity, key, cancellationToken);
+
+    /// <summary>Writes an operator action to the audit log, with who did it.</summary>
+    public ValueTask AuditAsync(string actor, string action, string? target, string? detail, CancellationToken cancellationToken) =>
+        _queries.AuditAsync(actor, action, target, detail, _time.GetUtcNow(), cancellationToken);
+
+    public ValueTask<IReadOnlyList<AuditEntry>> AuditLogAsync(int limit, CancellationToken cancellationToken) => _queries.AuditLogAsync(limit, cancellationToken);
+
     /// <summary>Replays dead letters with fresh attempts and wakes the delivery loop.</summary>
     public async ValueTask<int> ReplayAsync(string? flow, IReadOnlyCollection<long>? ids, CancellationToken cancellationToken)
     {

@@ -29,18 +29,33 @@ public static class LockstepEndpoints
                 : Problems.NotFound($"no system named '{system}'")).WithMetadata(viewer);
         app.MapGet("/api/dead", ListDeadAsync).WithMetadata(viewer);
         app.MapPost("/api/dead/replay", ReplayAsync).WithMetadata(@operator);
-        app.MapDelete("/api/dead/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
-            !long.TryParse(id, out var n) ? Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")])
-            : await engine.DeadLetters.DropAsync(n, ct) ? Results.NoContent()
-            : Problems.NotFound($"no dead letter with id {n}")).WithMetadata(@operator);
-        app.MapPost("/api/sync/{name}", async (string name, HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
+        app.MapDelete("/api/dead/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
-            var full = request.Query["full"].FirstOrDefault() is { } f && (f is "" or "true" or "1");
+            if (!long.TryParse(id, out var n)) return Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")]);
+            if (!await engine.DeadLetters.DropAsync(n, ct)) return Problems.NotFound($"no dead letter with id {n}");
+            await engine.AuditAsync(Actor(context), "drop", $"dead letter {n}", null, ct);
+            return Results.NoContent();
+        }).WithMetadata(@operator);
+        app.MapGet("/api/records/{entity}/{key}/history", async (string entity, string key, LockstepEngine engine, CancellationToken ct) =>
+        {
+            var history = await engine.RecordHistoryAsync(entity, key, ct);
+            return history.Versions.Count == 0 ? Problems.NotFound($"no record {entity}/{key}") : Results.Json(history, ApiJson.Options);
+        }).WithMetadata(viewer);
+        app.MapGet("/api/audit", async (HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
+        {
+            var limit = 100;
+            if (request.Query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > 10_000))
+                return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 10000", [new FieldError(null, "limit", "must be 1..10000")]);
+            return Results.Json(await engine.AuditLogAsync(limit, ct), ApiJson.Options);
+        }).WithMetadata(viewer);
+        app.MapPost("/api/sync/{name}", async (string name, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
+        {
+            var full = context.Request.Query["full"].FirstOrDefault() is { } f && (f is "" or "true" or "1");
             try
             {
-                return await engine.SyncAsync(name, full, ct) is { } outcome
-                    ? Results.Json(outcome, ApiJson.Options)
-                    : Problems.NotFound($"no flow or poll source named '{name}'");
+                if (await engine.SyncAsync(name, full, ct) is not { } outcome) return Problems.NotFound($"no flow or poll source named '{name}'");
+                await engine.AuditAsync(Actor(context), full ? "sync --full" : "sync", name, outcome.Outcome, ct);
+                return Results.Json(outcome, ApiJson.Options);
             }
             catch (InvalidOperationException e)
             {
@@ -120,6 +135,10 @@ public static class LockstepEndpoints
         };
     }
 
+    /// <summary>Who acts: the API key's name, or "anonymous" when no keys are configured.</summary>
+    private static string Actor(HttpContext context) =>
+        context.Items.TryGetValue(typeof(ApiKey), out var key) && key is ApiKey k ? k.Name : "anonymous";
+
     private static IResult TooLarge(long limit) =>
         Problems.Of(413, "Request too large", $"the body is larger than server.maxBodySize ({limit} bytes)", [new FieldError(null, "body", $"at most {limit} bytes")]);
 
@@ -173,6 +192,8 @@ public static class LockstepEndpoints
             }
         }
         var replayed = await engine.ReplayAsync(flow, ids, ct);
+        await engine.AuditAsync(Actor(context), "replay", ids is not null ? $"dead letters {string.Join(',', ids)}" : flow is not null ? $"flow {flow}" : "all dead letters",
+            $"{replayed} replayed", ct);
         return Results.Json(new { replayed }, ApiJson.Options);
     }
 

@@ -110,5 +110,16 @@ internal static class Migrations
             sample TEXT
         );
         """,
+        """
+        CREATE INDEX ix_events_record ON events(entity, key, version);
+        CREATE TABLE audit(
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT,
+            detail TEXT
+        );
+        """,
     ];
 }

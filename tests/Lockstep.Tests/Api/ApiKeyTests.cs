@@ -75,6 +75,10 @@ public sealed class ApiKeyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, viewerReplays.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, operatorReplays.StatusCode); // past the gate: the body is an event, not a replay request
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        using var sync = await SendAsync(HttpMethod.Post, "/api/sync/aid-to-logistics", Operator);
+        using var audit = await SendAsync(HttpMethod.Get, "/api/audit", Viewer);
+        Assert.Equal(HttpStatusCode.OK, sync.StatusCode);
+        Assert.Contains("\"actor\":\"ops\",\"action\":\"sync\",\"target\":\"aid-to-logistics\"", await audit.Content.ReadAsStringAsync());
         var status = await viaHeader.Content.ReadAsStringAsync();
         Assert.DoesNotContain(Viewer, status);
         Assert.DoesNotContain(Publisher, status);

@@ -186,6 +186,33 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, dropAgain.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badReplay.Status);
         Assert.Equal([dead[0].GetProperty("key").GetString()!], _registry.Records.Keys);
+        var audit = await GetAsync("/api/audit");
+        Assert.Equal(["drop", "replay"], audit.EnumerateArray().Select(a => a.GetProperty("action").GetString()));
+        Assert.All(audit.EnumerateArray(), a => Assert.Equal("anonymous", a.GetProperty("actor").GetString()));
+        Assert.Equal("1 replayed", audit[1].GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Record_history_shows_every_version_and_every_attempt_per_flow()
+    {
+        var fail = true;
+        _registry.Override = _ => fail ? 503 : null;
+        await PostAsync("/api/events", Valid);
+        await Eventually.WaitAsync(() => !_registry.Requests.IsEmpty, "a first attempt");
+        fail = false;
+        await WaitSyncedAsync();
+        await PostAsync("/api/events", Valid.Replace("\"version\":1", "\"version\":2"));
+        await WaitSyncedAsync();
+
+        var history = await GetAsync("/api/records/permit/P-1/history");
+        using var missing = await _http.GetAsync("/api/records/permit/nope/history");
+
+        Assert.Equal([1L, 2L], history.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetInt64()));
+        var attempts = history.GetProperty("flows").GetProperty("permits").EnumerateArray().ToList();
+        Assert.Equal("retry", attempts[0].GetProperty("outcome").GetString());
+        Assert.Equal(503, attempts[0].GetProperty("statusCode").GetInt32());
+        Assert.Equal(("delivered", 2L), (attempts[^1].GetProperty("outcome").GetString(), attempts[^1].GetProperty("version").GetInt64()));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
     [Fact]
