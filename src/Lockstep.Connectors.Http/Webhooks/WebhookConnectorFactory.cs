@@ -21,18 +21,7 @@ public sealed class WebhookConnectorFactory : IConnectorFactory
             system.Error("url", "must be an absolute http:// or https:// URL");
             endpoint = null;
         }
-        var secrets = new List<Secret>();
-        foreach (var key in new[] { "secret", "secrets" })
-        {
-            foreach (var value in system.StringList(key))
-            {
-                system.Context.Secrets.Add(value, always: true);
-                var buffer = new byte[value.Length];
-                if (!value.StartsWith("whsec_", StringComparison.Ordinal) || !Convert.TryFromBase64String(value["whsec_".Length..], buffer, out _))
-                    system.Error(key, "must be a whsec_ secret (whsec_ followed by base64)");
-                else secrets.Add(new Secret(value));
-            }
-        }
+        var secrets = system.WebhookSecrets("secret", "secrets");
         if (secrets.Count == 0 && !system.Has("secret") && !system.Has("secrets")) system.Error("needs 'secret' (whsec_...) to sign with");
         var headers = system.StringMap("headers");
         return endpoint is null || secrets.Count == 0 ? null : new WebhookOptions(endpoint, secrets, headers);

@@ -68,19 +68,13 @@ public sealed partial class ConfigLoader
         var shape = ReadShape(name, source, limits, needsKey: false);
         if (shape.Map is null && (shape.Entity is null || shape.KeyField is null))
             source.Error("needs a 'map' returning {entity, key, version, data}, or 'entity' and 'key'");
-        if (source.Has("verify") && source.LineOf("verify") > 0 && IsNone(source))
+        if (IsNone(source))
             return new SourceDefinition(name, SourceKind.Webhook, null, null, null, TimeSpan.Zero, 1, shape, new WebhookVerification([], null, [], TimeSpan.Zero), source.Line);
         var verify = source.Section("verify", required: true);
         if (verify is null) return null;
         verify.CheckKeys(["standardWebhooks", "hmac", "tolerance"]);
         var tolerance = verify.Duration("tolerance", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) ?? TimeSpan.FromMinutes(5);
-        var standard = new List<Secret>();
-        foreach (var text in SecretList(verify, "standardWebhooks"))
-        {
-            if (!text.Reveal().StartsWith("whsec_", StringComparison.Ordinal) || !IsBase64(text.Reveal()["whsec_".Length..]))
-                verify.Error("standardWebhooks", "must be a whsec_ secret (whsec_ followed by base64)");
-            else standard.Add(text);
-        }
+        var standard = verify.WebhookSecrets("standardWebhooks");
         string? header = null;
         var hmacSecrets = new List<Secret>();
         if (verify.Section("hmac") is { } hmac)
@@ -105,12 +99,6 @@ public sealed partial class ConfigLoader
             section.Context.Secrets.Add(value, always: true);
             yield return new Secret(value);
         }
-    }
-
-    private static bool IsBase64(string text)
-    {
-        var buffer = new byte[text.Length];
-        return text.Length > 0 && Convert.TryFromBase64String(text, buffer, out _);
     }
 
     private static ItemShape ReadShape(string name, ConfigSection source, MappingLimits limits, bool needsKey)

@@ -270,16 +270,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
                 channel.Error("url", "must be an absolute http:// or https:// URL");
                 endpoint = null;
             }
-            var secrets = new List<Secret>();
-            foreach (var key in new[] { "secret", "secrets" })
-            {
-                foreach (var value in channel.StringList(key))
-                {
-                    channel.Context.Secrets.Add(value, always: true);
-                    if (!value.StartsWith("whsec_", StringComparison.Ordinal) || !IsBase64(value["whsec_".Length..])) channel.Error(key, "must be a whsec_ secret (whsec_ followed by base64)");
-                    else secrets.Add(new Secret(value));
-                }
-            }
+            var secrets = channel.WebhookSecrets("secret", "secrets");
             if (secrets.Count == 0 && !channel.Has("secret") && !channel.Has("secrets")) channel.Error("needs 'secret' (whsec_...) to sign notices with");
             if (type is null || endpoint is null || secrets.Count == 0) continue;
             channels.Add(new Notifications.NotifyChannel(name, type, kinds, window, new Notifications.WebhookChannelSettings(endpoint, secrets)));
@@ -324,7 +315,6 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
                 "publisher" => ApiRole.Publisher,
                 "viewer" => ApiRole.Viewer,
                 "operator" => ApiRole.Operator,
-                null => null,
                 _ => null,
             };
             if (roleText is not null && role is null) item.Error("role", $"'{roleText}' is not a role (publisher, viewer, operator)");

@@ -115,6 +115,27 @@ public sealed class ConfigSection
         return new Secret(value);
     }
 
+    /// <summary>
+    /// Standard Webhooks secrets (<c>whsec_</c> + base64) from any of <paramref name="keys"/> (a value or a list, for
+    /// rotation), each registered as a secret; a malformed one is an error naming its key.
+    /// </summary>
+    public IReadOnlyList<Secret> WebhookSecrets(params string[] keys)
+    {
+        var secrets = new List<Secret>();
+        foreach (var key in keys)
+        {
+            foreach (var value in StringList(key))
+            {
+                Context.Secrets.Add(value, always: true);
+                var buffer = new byte[value.Length];
+                if (value.StartsWith("whsec_", StringComparison.Ordinal) && value.Length > 6 && Convert.TryFromBase64String(value[6..], buffer, out _))
+                    secrets.Add(new Secret(value));
+                else Error(key, "must be a whsec_ secret (whsec_ followed by base64)");
+            }
+        }
+        return secrets;
+    }
+
     public string? RawScript(string key)
     {
         var node = Find(key);
