@@ -15,6 +15,9 @@ public static class LockstepHost
 {
     public const string DefaultUrls = "http://127.0.0.1:7070";
 
+    /// <summary>The rate-limit policy on publish and webhook endpoints (when <c>server.intakeRateLimit</c> is set).</summary>
+    internal const string IntakePolicy = "intake";
+
     /// <summary>The address a started application listens on (the real port when it was asked for port 0).</summary>
     public static string ListeningUrl(this WebApplication app) =>
         app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
@@ -33,6 +36,29 @@ public static class LockstepHost
         builder.Logging.AddFilter("Lockstep", engineLogLevel);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddLockstep(config);
+        if (config.Server.IntakeRequestsPerSecond is { } perSecond)
+        {
+            builder.Services.AddRateLimiter(o =>
+            {
+                // Per client address: one noisy publisher cannot starve the others.
+                o.AddPolicy(IntakePolicy, context => System.Threading.RateLimiting.RateLimitPartition.GetTokenBucketLimiter(
+                    context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new System.Threading.RateLimiting.TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = config.Server.IntakeBurst,
+                        TokensPerPeriod = perSecond,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    }));
+                o.OnRejected = async (rejected, ct) =>
+                {
+                    rejected.HttpContext.Response.Headers.RetryAfter = "1";
+                    await Problems.Of(429, "Too many requests", $"more than {perSecond} intake requests per second (burst {config.Server.IntakeBurst}) from this address; retry shortly")
+                        .ExecuteAsync(rejected.HttpContext);
+                };
+            });
+        }
         configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseExceptionHandler(error => error.Run(async context =>
@@ -44,6 +70,7 @@ public static class LockstepHost
         }));
         var gate = new Security.ApiKeyGate(config.ApiKeys, app.Services.GetRequiredService<TimeProvider>());
         app.Use(gate.InvokeAsync);
+        if (config.Server.IntakeRequestsPerSecond is not null) app.UseRateLimiter();
         if (config.ApiKeys.Count == 0)
             app.Logger.LogWarning("No API keys are configured (security.apiKeys): the API is open to anyone who can reach {Urls}", urls ?? config.Server.Urls ?? DefaultUrls);
         app.MapLockstepApi();

@@ -207,8 +207,16 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
     {
         var d = ServerOptions.Default;
         if (section is null) return d;
-        section.CheckKeys(["urls", "maxBodySize"]);
-        return new ServerOptions(section.String("urls"), section.Size("maxBodySize", 1024, 1024L * 1024 * 1024) ?? d.MaxBodyBytes);
+        section.CheckKeys(["urls", "maxBodySize", "intakeRateLimit"], ["tls"]);
+        int? perSecond = null;
+        var burst = 0;
+        if (section.Section("intakeRateLimit") is { } limit)
+        {
+            limit.CheckKeys(["requestsPerSecond", "burst"]);
+            perSecond = limit.Int("requestsPerSecond", 1, 1_000_000) ?? 100;
+            burst = limit.Int("burst", 1, 10_000_000) ?? perSecond.Value * 2;
+        }
+        return new ServerOptions(section.String("urls"), section.Size("maxBodySize", 1024, 1024L * 1024 * 1024) ?? d.MaxBodyBytes, perSecond, burst);
     }
 
     private static DeliveryOptions ReadDelivery(ConfigSection? section)

@@ -14,10 +14,12 @@ public static class LockstepEndpoints
 {
     public static IEndpointRouteBuilder MapLockstepApi(this IEndpointRouteBuilder app)
     {
+        var limited = app.ServiceProvider.GetService(typeof(LockstepConfig)) is LockstepConfig { Server.IntakeRequestsPerSecond: not null };
         var publisher = new RequiresRole(ApiRole.Publisher);
         var viewer = new RequiresRole(ApiRole.Viewer);
         var @operator = new RequiresRole(ApiRole.Operator);
-        app.MapPost("/api/events", PublishAsync).WithMetadata(publisher);
+        var publish = app.MapPost("/api/events", PublishAsync).WithMetadata(publisher);
+        if (limited) publish.RequireRateLimiting(LockstepHost.IntakePolicy);
         app.MapGet("/api/events/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
             await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'"))
             .WithMetadata(viewer);
@@ -63,7 +65,8 @@ public static class LockstepEndpoints
             }
         }).WithMetadata(@operator);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
-        app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
+        var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
+        if (limited) webhooks.RequireRateLimiting(LockstepHost.IntakePolicy);
         app.MapGet("/metrics", async (HttpContext context, Metrics.LockstepMetrics metrics, CancellationToken ct) =>
         {
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
