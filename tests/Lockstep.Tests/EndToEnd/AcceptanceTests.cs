@@ -60,7 +60,7 @@ public sealed class AcceptanceTests
         Assert.Equal(0, registry.Regressions);
         Assert.All(registry.Requests, r => Assert.Equal($"permits-to-registry:permit:{r.Key}:{r.Version}", r.IdempotencyKey));
         // A repeat is a request whose key was already applied: only a delivery in flight at a kill can be repeated.
-        Assert.InRange(registry.Repeats, 0, kills * 32);
+        Assert.InRange(registry.Repeats, 0, kills * 256); // at most what was claimed (delivery.batchSize) and not yet committed at each kill
         Assert.True(registry.InjectedFailures > 100);
         Assert.DoesNotContain(Token, status);
         Assert.DoesNotContain(Token, lockstep.Output);
