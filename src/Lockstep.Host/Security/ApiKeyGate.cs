@@ -65,7 +65,9 @@ internal sealed class ApiKeyGate(IReadOnlyList<ApiKey> keys, TimeProvider time)
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
         var header = request.Headers["X-Api-Key"].ToString();
-        return header.Length > 0 ? header : null;
+        if (header.Length > 0) return header;
+        // The dashboard's login sets the key as an HttpOnly cookie; SameSite=Strict keeps other sites from sending it.
+        return request.Cookies.TryGetValue(Dashboard.DashboardEndpoints.Cookie, out var cookie) && cookie.Length > 0 ? cookie : null;
     }
 
     private ApiKey? Match(string presented)

@@ -85,6 +85,29 @@ public sealed class ApiKeyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dashboard_asks_for_a_key_and_keeps_it_in_an_httponly_cookie()
+    {
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true };
+        using var browser = new HttpClient(handler) { BaseAddress = new Uri(_url) };
+
+        using var page = await browser.GetAsync("/");
+        using var login = await browser.PostAsync("/login", new FormUrlEncodedContent([new("key", Viewer)]));
+        using var dashboard = await browser.GetAsync("/");
+        using var status = await browser.GetAsync("/api/status");
+        using var replay = await browser.PostAsync("/api/dead/replay", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.Equal("/login", page.Headers.Location?.ToString());
+        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+        Assert.Contains("Dead letters", await dashboard.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, replay.StatusCode);
+    }
+
+    [Fact]
     public async Task Repeated_wrong_keys_are_refused_for_a_while()
     {
         var codes = new List<HttpStatusCode>();
