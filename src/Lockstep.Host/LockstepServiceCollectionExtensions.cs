@@ -10,6 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Lockstep.Host;
 
@@ -47,6 +49,12 @@ public static class LockstepServiceCollectionExtensions
         services.AddSingleton<IJournalQueries>(sp => sp.GetRequiredService<SqliteJournal>());
         services.AddSingleton(sp => new Metrics.LockstepMetrics(sp.GetRequiredService<LockstepEngine>()));
         services.AddHostedService<EngineService>();
+        if (config.OtlpEndpoint is { } otlp)
+        {
+            services.AddOpenTelemetry()
+                .ConfigureResource(r => r.AddService("lockstep"))
+                .WithTracing(t => t.AddSource(Telemetry.LockstepActivities.SourceName).AddOtlpExporter(o => o.Endpoint = otlp));
+        }
         return services;
     }
 

@@ -13,7 +13,7 @@ namespace Lockstep.Configuration;
 /// </summary>
 public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
-    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "server", "delivery", "mapping"];
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "telemetry", "server", "delivery", "mapping"];
     private static readonly string[] LaterTopKeys = ["security", "notify", "sync", "entities", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
@@ -79,11 +79,18 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var schedules = ReadSchedules(root, flows, sources);
         var apiKeys = ReadApiKeys(root.Section("security"));
         var notify = ReadNotify(root.Section("notify"));
+        Uri? otlp = null;
+        if (root.Section("telemetry") is { } telemetry)
+        {
+            telemetry.CheckKeys(["otlpEndpoint"]);
+            if (telemetry.String("otlpEndpoint") is { } endpoint && (!Uri.TryCreate(endpoint, UriKind.Absolute, out otlp) || otlp.Scheme is not ("http" or "https")))
+                telemetry.Error("otlpEndpoint", "must be an absolute http:// or https:// URL (e.g. http://127.0.0.1:4317)");
+        }
         var server = ReadServer(root.Section("server"));
         var delivery = ReadDelivery(root.Section("delivery"));
 
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, ApiKeys = apiKeys, Notify = notify };
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, ApiKeys = apiKeys, Notify = notify, OtlpEndpoint = otlp };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)

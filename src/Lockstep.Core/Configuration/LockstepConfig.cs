@@ -23,6 +23,9 @@ public sealed record LockstepConfig(
     /// <summary>Admin notice channels (<c>notify:</c>).</summary>
     public IReadOnlyList<Notifications.NotifyChannel> Notify { get; init; } = [];
 
+    /// <summary>Where traces go over OTLP (<c>telemetry.otlpEndpoint</c>); null means tracing is off.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
     public string? SqlitePath
     {

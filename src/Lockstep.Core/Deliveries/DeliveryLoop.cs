@@ -169,6 +169,16 @@ internal sealed partial class DeliveryLoop : IDisposable
 
     private async Task RunOnceAsync(Delivery delivery, FlowRuntime flow)
     {
+        using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.delivery");
+        if (activity is not null)
+        {
+            activity.SetTag("lockstep.flow", delivery.Flow);
+            activity.SetTag("lockstep.system", delivery.System);
+            activity.SetTag("lockstep.entity", delivery.Entity);
+            activity.SetTag("lockstep.key", delivery.Key);
+            activity.SetTag("lockstep.version", delivery.Version);
+            activity.SetTag("lockstep.attempt", delivery.Attempt);
+        }
         var startedAt = _time.GetUtcNow();
         var started = _time.GetTimestamp();
         DeliveryCompletion completion;
@@ -185,6 +195,12 @@ internal sealed partial class DeliveryLoop : IDisposable
         catch (Exception e)
         {
             completion = Retry(delivery, flow, startedAt, _time.GetElapsedTime(started), ConnectorResult.Transient($"{e.GetType().Name}: {e.Message}"));
+        }
+        if (activity is not null)
+        {
+            activity.SetTag("lockstep.outcome", completion.Kind.ToString().ToLowerInvariant());
+            if (completion.StatusCode is { } status) activity.SetTag("http.response.status_code", status);
+            if (completion.Kind is CompletionKind.Retry or CompletionKind.Dead) activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, completion.Error);
         }
         _completions.Writer.TryWrite(completion);
     }

@@ -131,6 +131,9 @@ internal sealed partial class SystemLane : IAsyncDisposable
         {
             return new LaneResult(default, TimeSpan.Zero);
         }
+        using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.connector");
+        activity?.SetTag("lockstep.system", System.Name);
+        activity?.SetTag("lockstep.connector", System.Type);
         try
         {
             var result = await _pipeline.ExecuteAsync(

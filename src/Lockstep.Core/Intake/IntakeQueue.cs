@@ -46,12 +46,16 @@ internal sealed partial class IntakeQueue(IJournal journal, WorkSignal work, ILo
                 events.AddRange(append.Events);
             }
             IReadOnlyList<AppendStatus> statuses;
+            using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.intake");
+            activity?.SetTag("lockstep.events", events.Count);
+            activity?.SetTag("lockstep.publishers", batch.Count);
             try
             {
                 statuses = await journal.AppendAsync(events, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e)
             {
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.GetType().Name);
                 CommitFailed(logger, events.Count, e.GetType().Name);
                 foreach (var failed in batch) failed.Committed.TrySetException(e);
                 continue;
