@@ -15,13 +15,7 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 
     public object? BindSystem(ConfigSection system)
     {
-        var url = system.String("url", required: true);
-        Uri? baseUrl = null;
-        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out baseUrl) || baseUrl.Scheme is not ("http" or "https")))
-        {
-            system.Error("url", "must be an absolute http:// or https:// URL");
-            baseUrl = null;
-        }
+        var baseUrl = system.HttpUrl("url", required: true);
         var auth = BindAuth(system.Section("auth"));
         var headers = system.StringMap("headers");
         return baseUrl is null ? null : new HttpSystemOptions(baseUrl, auth, headers);

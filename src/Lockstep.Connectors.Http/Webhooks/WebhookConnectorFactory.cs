@@ -14,13 +14,7 @@ public sealed class WebhookConnectorFactory : IConnectorFactory
 
     public object? BindSystem(ConfigSection system)
     {
-        var url = system.String("url", required: true);
-        Uri? endpoint = null;
-        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
-        {
-            system.Error("url", "must be an absolute http:// or https:// URL");
-            endpoint = null;
-        }
+        var endpoint = system.HttpUrl("url", required: true);
         var secrets = system.WebhookSecrets("secret", "secrets");
         if (secrets.Count == 0 && !system.Has("secret") && !system.Has("secrets")) system.Error("needs 'secret' (whsec_...) to sign with");
         var headers = system.StringMap("headers");

@@ -83,8 +83,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         if (root.Section("telemetry") is { } telemetry)
         {
             telemetry.CheckKeys(["otlpEndpoint"]);
-            if (telemetry.String("otlpEndpoint") is { } endpoint && (!Uri.TryCreate(endpoint, UriKind.Absolute, out otlp) || otlp.Scheme is not ("http" or "https")))
-                telemetry.Error("otlpEndpoint", "must be an absolute http:// or https:// URL (e.g. http://127.0.0.1:4317)");
+            otlp = telemetry.HttpUrl("otlpEndpoint");
         }
         var server = ReadServer(root.Section("server"));
         var delivery = ReadDelivery(root.Section("delivery"));
@@ -278,13 +277,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             }
             if (kinds.Count == 0 && !channel.Has("on")) kinds = [.. Enum.GetValues<Notifications.NoticeKind>()];
             var window = channel.Duration("window", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) ?? TimeSpan.FromMinutes(1);
-            var url = channel.String("url", required: true);
-            Uri? endpoint = null;
-            if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
-            {
-                channel.Error("url", "must be an absolute http:// or https:// URL");
-                endpoint = null;
-            }
+            var endpoint = channel.HttpUrl("url", required: true);
             var secrets = channel.WebhookSecrets("secret", "secrets");
             if (secrets.Count == 0 && !channel.Has("secret") && !channel.Has("secrets")) channel.Error("needs 'secret' (whsec_...) to sign notices with");
             if (type is null || endpoint is null || secrets.Count == 0) continue;

@@ -115,6 +115,16 @@ public sealed class ConfigSection
         return new Secret(value);
     }
 
+    /// <summary>An absolute http:// or https:// URL; anything else is an error naming the key.</summary>
+    public Uri? HttpUrl(string key, bool required = false)
+    {
+        var text = String(key, required);
+        if (text is null) return null;
+        if (Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https") return url;
+        Error(key, "must be an absolute http:// or https:// URL");
+        return null;
+    }
+
     /// <summary>
     /// Standard Webhooks secrets (<c>whsec_</c> + base64) from any of <paramref name="keys"/> (a value or a list, for
     /// rotation), each registered as a secret; a malformed one is an error naming its key.
