@@ -5,11 +5,16 @@ set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/lockstep-results.XXXXXX")
-trap 'rm -rf "$RESULTS"' EXIT
+. tests/services.sh
+trap 'svc_cleanup; rm -rf "$RESULTS"' EXIT
+trap 'exit 130' INT TERM
 
 fail() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 command -v dotnet >/dev/null || fail "dotnet is not installed (needs the .NET 10 SDK)"
+
+echo "== servers (PostgreSQL + PostGIS, RabbitMQ, NATS JetStream, Mosquitto, Radicale, Chromium)"
+install_services >"$RESULTS/apt.log" 2>&1 || { tail -30 "$RESULTS/apt.log"; fail "could not install the test servers"; }
 
 echo "== restore"
 dotnet restore Lockstep.slnx >"$RESULTS/restore.log" 2>&1 || { cat "$RESULTS/restore.log"; fail "restore failed"; }
@@ -19,6 +24,9 @@ dotnet format Lockstep.slnx --verify-no-changes --no-restore >"$RESULTS/format.l
 
 echo "== build (Release, warnings as errors)"
 dotnet build Lockstep.slnx -c Release --no-restore -warnaserror >"$RESULTS/build.log" 2>&1 || { grep -E "error|warn" "$RESULTS/build.log" | sort -u; fail "build failed"; }
+
+echo "== start servers"
+{ start_rabbit && start_pg && start_nats && start_mqtt && start_caldav lockstep "caldav-$RANDOM$RANDOM"; } || fail "a test server did not start"
 
 echo "== tests"
 dotnet test Lockstep.slnx -c Release --no-build --logger "trx;LogFileName=results.trx" --results-directory "$RESULTS" \
