@@ -33,7 +33,7 @@ public static class LockstepServiceCollectionExtensions
         {
             var time = sp.GetRequiredService<TimeProvider>();
             var path = config.SqlitePath ?? throw new InvalidOperationException($"storage '{config.Storage}' is not supported yet");
-            return new SqliteJournal(path, new FlowRouter(config.Flows), config.Delivery, time);
+            return new SqliteJournal(path, new FlowRouter(config.Flows), config.Delivery, time) { Sensitive = JournalKeyFile.For(config, path) };
         });
         services.AddSingleton(sp =>
         {

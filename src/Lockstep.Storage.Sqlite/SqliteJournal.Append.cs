@@ -29,17 +29,18 @@ public sealed partial class SqliteJournal
         if (e.Id.Length == 0 && commands.EventExists.With(id).ExecuteScalar() is not null) return AppendStatus.Duplicate;
 
         var op = (long)e.Op;
+        var data = Sensitive is null ? e.Data : Sensitive.Protect(e.Entity, e.Data);
         if (current is { } newest && version <= newest)
         {
             // Kept for its id (a later resend is a duplicate) and for inspection; never routed.
-            commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, e.Data, now, 2L, null, 0L).ExecuteScalar();
+            commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 2L, null, 0L).ExecuteScalar();
             return AppendStatus.Stale;
         }
 
         var flows = _router.Match(e.Type, e.Entity);
         var tracked = flows.Count > 0 && _options.CompletionEvents && !Event.IsCompletion(e.Type);
         var flowList = flows.Count == 0 ? null : string.Join('\n', flows.Select(f => f.Name));
-        var seq = (long)commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, e.Data, now, 0L, flowList, tracked ? 1L : 0L).ExecuteScalar()!;
+        var seq = (long)commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 0L, flowList, tracked ? 1L : 0L).ExecuteScalar()!;
         commands.UpsertRecord.With(e.Entity, e.Key, version, op, seq).ExecuteNonQuery();
         foreach (var flow in flows)
             commands.RouteDelivery.With(flow.Name, flow.System, e.Entity, e.Key, version, seq, now).ExecuteNonQuery();

@@ -11,7 +11,7 @@ public sealed partial class SqliteJournal
         var at = now.ToUnixTimeMilliseconds();
         // A claim needs no fsync: lost in a crash, its rows are still pending, and OpenAsync makes claimed rows due again
         // anyway. The next durable commit's fsync covers it, as WAL frames are written in order.
-        return await WriteAsync((_, _, commands) =>
+        var claimed = await WriteAsync((_, _, commands) =>
         {
             var deliveries = new List<Delivery>();
             foreach (var quota in quotas)
@@ -29,17 +29,28 @@ public sealed partial class SqliteJournal
             }
             if (deliveries.Count > 0)
                 commands.MarkClaimed.With("[" + string.Join(',', deliveries.Select(d => d.Id)) + "]").ExecuteNonQuery();
-            return (IReadOnlyList<Delivery>)deliveries;
+            return deliveries;
         }, cancellationToken, durable: false).ConfigureAwait(false);
+        if (Sensitive is { } sensitive)
+        {
+            // Opened outside the write lock: decryption is per record and needs no journal state.
+            for (var i = 0; i < claimed.Count; i++)
+            {
+                if (sensitive.Covers(claimed[i].Entity)) claimed[i] = claimed[i] with { Data = sensitive.Unprotect(claimed[i].Entity, claimed[i].Data) };
+            }
+        }
+        return claimed;
     }
 
-    private static Delivery Load(Commands commands, long id, string flow, string system, string entity, string key, long version, long seq, int attempt, long repair)
+    private Delivery Load(Commands commands, long id, string flow, string system, string entity, string key, long version, long seq, int attempt, long repair)
     {
         using var reader = commands.LoadEvent.With(seq).ExecuteReader();
         if (!reader.Read()) throw new InvalidOperationException($"journal corrupt: delivery {id} points at missing event {seq}");
         return new Delivery(id, flow, system, entity, key, version, (RecordOp)reader.GetInt64(2),
-            reader.GetString(0), reader.GetString(1), reader.IsDBNull(3) ? null : reader.GetString(3), attempt, repair);
+            reader.GetString(0), reader.GetString(1), Open(entity, reader.IsDBNull(3) ? null : reader.GetString(3)), attempt, repair);
     }
+
+    private string? Open(string entity, string? data) => Sensitive is null ? data : Sensitive.Unprotect(entity, data);
 
     public async ValueTask<DateTimeOffset?> NextDueAsync(IReadOnlyCollection<string> systems, CancellationToken cancellationToken)
     {

@@ -33,6 +33,9 @@ public sealed partial class SqliteJournal : IJournal, IDeadLetters, IJournalQuer
         _flowSystems = router.Flows.ToDictionary(f => f.Name, f => f.System, StringComparer.Ordinal);
     }
 
+    /// <summary>Fields stored only encrypted (<c>entities.NAME.sensitive</c>); sealed on append, opened when read for delivery.</summary>
+    public Encryption.SensitiveFields? Sensitive { get; init; }
+
     public int SchemaVersion => Migrations.Steps.Count;
 
     public async ValueTask OpenAsync(CancellationToken cancellationToken)

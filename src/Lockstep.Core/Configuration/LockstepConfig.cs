@@ -26,6 +26,15 @@ public sealed record LockstepConfig(
     /// <summary>Where traces go over OTLP (<c>telemetry.otlpEndpoint</c>); null means tracing is off.</summary>
     public Uri? OtlpEndpoint { get; init; }
 
+    /// <summary><c>entities.NAME.sensitive</c>: per entity, the data fields stored only encrypted in the journal.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Sensitive { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>
+    /// <c>security.journalKey</c> first, then <c>security.previousJournalKeys</c> (still read after a rotation); empty means
+    /// a key file next to the journal is used (created on first start).
+    /// </summary>
+    public IReadOnlyList<Encryption.FieldKey> JournalKeys { get; init; } = [];
+
     /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
     public string? SqlitePath
     {

@@ -37,6 +37,23 @@ public static class FieldEnvelope
         return (Open(root, "", keys) ?? root).ToJsonString(Output);
     }
 
+    /// <summary>Opens the envelopes found at the given paths only; other fields (even envelopes) stay as they are.</summary>
+    public static string OpenAt(string json, IReadOnlyList<string> paths, IReadOnlyDictionary<string, byte[]> keys)
+    {
+        if (JsonNode.Parse(json) is not JsonObject root) return json;
+        var opened = false;
+        foreach (var path in paths)
+        {
+            var (parent, name) = Locate(root, path);
+            if (parent?[name] is JsonObject envelope && envelope.ContainsKey(Marker))
+            {
+                parent[name] = Decrypt(envelope, path, keys);
+                opened = true;
+            }
+        }
+        return opened ? root.ToJsonString(Output) : json;
+    }
+
     private static JsonNode? Open(JsonNode node, string path, IReadOnlyDictionary<string, byte[]> keys)
     {
         if (node is JsonObject obj)

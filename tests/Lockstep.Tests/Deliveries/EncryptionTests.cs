@@ -62,4 +62,72 @@ public sealed class EncryptionTests
         Assert.Equal((0, """{"recipient":{"phone":"555"},"qty":3}"""), (code, output.Trim()));
         Assert.Equal(1, wrongCode);
     }
+
+    [Fact]
+    public async Task Sensitive_fields_stay_sealed_in_the_journal_and_survive_a_key_rotation()
+    {
+        using var folder = new TempFolder();
+        await using var registry = await SampleRegistry.StartAsync(failureRate: 0);
+        var down = true;
+        registry.Override = _ => Volatile.Read(ref down) ? 503 : null;
+        var (oldKey, newKey) = (Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        string Yaml(string security) => $$"""
+            storage: sqlite:lockstep.db
+            {{security}}
+            entities:
+              supply: { sensitive: [recipient.phone, recipient.name] }
+            systems:
+              logistics: { type: http, url: "{{registry.Url}}", circuit: { minimumThroughput: 1000 } }
+            flows:
+              aid-to-logistics:
+                entity: supply
+                to: logistics
+                upsert: PUT /api/records/{key}
+                retry: { maxAttempts: 100, initialDelay: 10ms, maxDelay: 50ms }
+            """;
+        var env = new Dictionary<string, string> { ["OLD_KEY"] = oldKey, ["NEW_KEY"] = newKey };
+        await using (var first = await TestEngine.StartAsync(Yaml("security: { journalKey: \"${OLD_KEY}\" }"), TimeProvider.System, env, folder))
+        {
+            await first.PublishAsync(new Event("s1", "supplyMoved", "supply", "S-1", 1, RecordOp.Upsert,
+                $$"""{"id":"S-1","qty":40,"recipient":{"name":"Shelter 4","phone":"{{Phone}}" """ + "}}"));
+            await Eventually.WaitAsync(() => !registry.Requests.IsEmpty, "a failed attempt");
+        }
+        var journal = Directory.GetFiles(folder.Path, "lockstep.db*").Where(f => !f.EndsWith(".key", StringComparison.Ordinal))
+            .SelectMany(File.ReadAllBytes).ToArray(); // the database and its write-ahead log
+        Assert.True(journal.AsSpan().IndexOf("0100-7731"u8) < 0, "the journal holds the phone in plaintext");
+        Assert.True(journal.AsSpan().IndexOf("Shelter 4"u8) < 0, "the journal holds the name in plaintext");
+        Assert.True(journal.AsSpan().IndexOf("\"qty\":40"u8) >= 0, "other fields stay readable");
+
+        Volatile.Write(ref down, false);
+        await using var second = await TestEngine.StartAsync(
+            Yaml("security: { journalKey: \"${NEW_KEY}\", previousJournalKeys: [\"${OLD_KEY}\"] }"), TimeProvider.System, env, folder);
+        await second.WaitForStateAsync("synced");
+
+        var delivered = registry.Requests.Last().Body;
+        Assert.Contains($"\"phone\":\"{Phone}\"", delivered);
+        Assert.Contains("\"name\":\"Shelter 4\"", delivered);
+        Assert.DoesNotContain("lockstep:enc", delivered);
+    }
+
+    [Fact]
+    public void A_journal_key_that_is_not_32_bytes_is_a_config_error_naming_the_key()
+    {
+        var yaml = """
+            security: { journalKey: "${SHORT}" }
+            entities:
+              supply: { sensitive: [recipient.] }
+            systems:
+              logistics: { type: http, url: "http://127.0.0.1:9" }
+            flows:
+              f:
+                entity: supply
+                to: logistics
+                upsert: PUT /x/{key}
+            """;
+        var errors = Assert.Throws<Lockstep.Configuration.ConfigException>(() =>
+            TestEngine.Load(yaml, "/tmp", new Dictionary<string, string> { ["SHORT"] = Convert.ToBase64String(new byte[16]) })).Errors;
+
+        Assert.Contains(errors, e => e.Path == "security.journalKey" && e.Line == 1 && e.Message.Contains("32 random bytes", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Path == "entities.supply.sensitive" && e.Message.Contains("recipient.", StringComparison.Ordinal));
+    }
 }

@@ -13,8 +13,11 @@ namespace Lockstep.Tests.Support;
 /// <summary>A real engine on a real SQLite file in a temp folder, with the clock the test chooses.</summary>
 internal sealed class TestEngine : IAsyncDisposable
 {
-    private TestEngine(LockstepEngine engine, LockstepConfig config, TempFolder folder, CapturingLoggerProvider logs)
+    private readonly bool _ownsFolder;
+
+    private TestEngine(LockstepEngine engine, LockstepConfig config, TempFolder folder, CapturingLoggerProvider logs, bool ownsFolder)
     {
+        _ownsFolder = ownsFolder;
         Engine = engine;
         Config = config;
         Folder = folder;
@@ -39,18 +42,19 @@ internal sealed class TestEngine : IAsyncDisposable
 
     public static async Task<TestEngine> StartAsync(string yaml, TimeProvider time, IReadOnlyDictionary<string, string>? environment = null, TempFolder? folder = null)
     {
+        var ownsFolder = folder is null;
         folder ??= new TempFolder();
         var config = Load(yaml, folder.Path, environment);
         var logs = new CapturingLoggerProvider();
         var logging = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        var journal = new SqliteJournal(config.SqlitePath!, new FlowRouter(config.Flows), config.Delivery, time);
+        var journal = new SqliteJournal(config.SqlitePath!, new FlowRouter(config.Flows), config.Delivery, time) { Sensitive = JournalKeyFile.For(config, config.SqlitePath!) };
         var context = new Lockstep.Connectors.ConnectorContext(time, logging, config.Secrets);
         var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
         var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
         var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging,
             LockstepServiceCollectionExtensions.CreateNotifiers(config, context));
         await engine.StartAsync(CancellationToken.None);
-        return new TestEngine(engine, config, folder, logs);
+        return new TestEngine(engine, config, folder, logs, ownsFolder);
     }
 
     public Task<AppendResult> PublishAsync(params Event[] events) => Engine.PublishAsync(events, CancellationToken.None).AsTask();
@@ -71,7 +75,7 @@ internal sealed class TestEngine : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Engine.DisposeAsync();
-        Folder.Dispose();
+        if (_ownsFolder) Folder.Dispose(); // a folder passed in outlives the engine (a restart on the same journal)
     }
 }
 
