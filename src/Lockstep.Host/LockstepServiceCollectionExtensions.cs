@@ -25,7 +25,19 @@ public static class LockstepServiceCollectionExtensions
     public static IServiceCollection AddLockstep(this IServiceCollection services, string configPath) =>
         services.AddLockstep(new ConfigLoader(ConnectorFactories).Load(configPath));
 
-    public static IServiceCollection AddLockstep(this IServiceCollection services, LockstepConfig config)
+    /// <summary>
+    /// Lockstep configured in code (see <see cref="Fluent.LockstepBuilder"/>); relative paths resolve against
+    /// <paramref name="folder"/> (the current directory by default).
+    /// </summary>
+    public static IServiceCollection AddLockstep(this IServiceCollection services, Action<Fluent.LockstepBuilder> configure, string? folder = null)
+    {
+        var builder = new Fluent.LockstepBuilder();
+        configure(builder);
+        return services.AddLockstep(builder.Build(folder ?? Directory.GetCurrentDirectory()));
+    }
+
+    /// <param name="extraFactories">Connector families besides the built-in ones (your own connectors, code handlers).</param>
+    public static IServiceCollection AddLockstep(this IServiceCollection services, LockstepConfig config, IEnumerable<IConnectorFactory>? extraFactories = null)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(config);
@@ -41,7 +53,7 @@ public static class LockstepServiceCollectionExtensions
             var logging = sp.GetRequiredService<ILoggerFactory>();
             var journal = sp.GetRequiredService<SqliteJournal>();
             var context = new ConnectorContext(time, logging, config.Secrets);
-            var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
+            var factories = ConnectorFactories.Concat(config.ExtraConnectors).Concat(extraFactories ?? []).ToDictionary(f => f.Type, StringComparer.Ordinal);
             var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
             var sources = CreateSources(config, context);
             return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging, CreateNotifiers(config, context));

@@ -35,6 +35,9 @@ public sealed record LockstepConfig(
     /// </summary>
     public IReadOnlyList<Encryption.FieldKey> JournalKeys { get; init; } = [];
 
+    /// <summary>Connector families besides the built-in ones that this config's systems use (code handlers, your own connectors).</summary>
+    public IReadOnlyList<Connectors.IConnectorFactory> ExtraConnectors { get; init; } = [];
+
     /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
     public string? SqlitePath
     {

@@ -86,20 +86,24 @@ internal sealed class LockstepProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a CLI verb to completion and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunProgramAsync(Program, arguments, environment);
+
+    /// <summary>Runs a .NET program (a dll beside the tests or an example's build) to completion.</summary>
+    public static async Task<(int ExitCode, string Output)> RunProgramAsync(string dll, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var output = new StringBuilder();
-        using var process = Launch(arguments, environment ?? new Dictionary<string, string>(), output);
+        using var process = Launch(arguments, environment ?? new Dictionary<string, string>(), output, dll);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(timeout.Token);
         process.WaitForExit();
         lock (output) return (process.ExitCode, output.ToString());
     }
 
-    private static Process Launch(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, StringBuilder output)
+    private static Process Launch(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, StringBuilder output, string? dll = null)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Program);
+        info.ArgumentList.Add(dll ?? Program);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         foreach (var (name, value) in environment) info.Environment[name] = value;
         info.Environment["NO_COLOR"] = "1";
@@ -118,7 +122,7 @@ internal sealed class LockstepProcess : IAsyncDisposable
         lock (output) output.AppendLine(line);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
