@@ -80,7 +80,7 @@ internal sealed class SqlPollSource(SourceDefinition source, SqlDatabase databas
         }
         catch (Exception e) when (e is InvalidCastException or NotSupportedException)
         {
-            return SourceFetch.Failed(Redact($"a column cannot be read ({e.Message}); select it as text, e.g. ST_AsGeoJSON(geom) AS geom"));
+            return SourceFetch.Failed(Redact($"a column cannot be read ({e.Message}); select it as text, e.g. ST_AsGeoJSON(geom)::json AS geom"));
         }
     }
 

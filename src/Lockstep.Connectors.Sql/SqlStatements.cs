@@ -43,12 +43,13 @@ internal static class SqlStatements
             names.Add(softDelete);
         }
 
+        // A reconciliation repair resends the version the row claims to have: it must overwrite what drifted behind our back.
         var (insert, existing) = db.InsertInto(table);
         var v = SqlDatabase.Quote(options.VersionColumn);
         var updates = names.Where(n => !options.Key.Contains(n)).Select(n => $"{SqlDatabase.Quote(n)} = excluded.{SqlDatabase.Quote(n)}");
         command.CommandText = $"{insert} ({string.Join(", ", names.Select(SqlDatabase.Quote))}) VALUES ({string.Join(", ", values)}) "
             + $"ON CONFLICT ({string.Join(", ", options.Key.Select(SqlDatabase.Quote))}) DO UPDATE SET {string.Join(", ", updates)} "
-            + $"WHERE {existing}.{v} IS NULL OR {existing}.{v} < excluded.{v}";
+            + $"WHERE {existing}.{v} IS NULL OR {existing}.{v} {(delivery.Repair == 0 ? "<" : "<=")} excluded.{v}";
         return null;
     }
 

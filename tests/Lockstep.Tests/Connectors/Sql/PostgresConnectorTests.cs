@@ -1,5 +1,6 @@
 using Lockstep.Configuration;
 using Lockstep.Connectors;
+using Lockstep.Connectors.Sql;
 using Lockstep.Events;
 using Lockstep.Reconciliation;
 using Lockstep.Records;
@@ -156,6 +157,71 @@ public sealed class PostgresConnectorTests : IDisposable
         Assert.False(Reconciler.Covers(read.Json!, Json("""{"status":"revoked"}""").Span));
         Assert.False(missing.Exists);
         Assert.Null(missing.Error);
+    }
+
+    [Fact]
+    public async Task Full_sync_repairs_rows_changed_or_removed_behind_its_back()
+    {
+        var table = await PermitsTableAsync();
+        var yaml = Yaml(table, PointMap).Replace("    retry:", "    reconcile: { cron: \"0 2 * * *\" }\n    retry:");
+        await using var engine = await TestEngine.StartAsync(yaml, TimeProvider.System, Env, new TempFolder());
+        await engine.PublishAsync(TestEngine.Permit("P-1", 2), TestEngine.Permit("P-2", 1), TestEngine.Permit("P-3", 1));
+        await engine.WaitForStateAsync("synced");
+
+        await PgAsync($"UPDATE {table} SET status = 'tampered' WHERE permit_id = 'P-1'");
+        await PgAsync($"DELETE FROM {table} WHERE permit_id = 'P-2'");
+        var outcome = await engine.Engine.SyncAsync("permit-map", full: true, CancellationToken.None);
+        await engine.WaitForStateAsync("synced");
+        var again = await engine.Engine.SyncAsync("permit-map", full: true, CancellationToken.None);
+
+        Assert.Equal((3, 1, 1, 2), (outcome!.Report!.Checked, outcome.Report.Missing, outcome.Report.Different, outcome.Report.Repaired));
+        Assert.Equal((0, 0, 0), (again!.Report!.Missing, again.Report.Different, again.Report.Failed));
+        var rows = await PgRowsAsync($"SELECT permit_id, status, version, ST_X(geom) FROM {table} ORDER BY permit_id");
+        Assert.Equal(["P-1", "approved", 2L, -73.6], rows[0]);
+        Assert.Equal(["P-2", "approved", 1L, -73.6], rows[1]);
+    }
+
+    [Fact]
+    public async Task Polled_query_pages_through_equal_cursor_values_without_skipping_or_repeating()
+    {
+        var table = Table("sites");
+        await PgAsync($"CREATE TABLE {table} (id integer PRIMARY KEY, updated_at timestamptz, geom geometry(Point, 4326))");
+        await PgAsync($"INSERT INTO {table} SELECT i, '2026-11-23T08:00:00Z'::timestamptz + ((i / 3) || ' seconds')::interval, ST_SetSRID(ST_MakePoint(i, 45), 4326) FROM generate_series(1, 10) i");
+        var yaml = $$"""
+            systems:
+              gis: { type: postgres, connection: "${GIS_DB}" }
+            sources:
+              sites:
+                type: sql-poll
+                from: gis
+                query: SELECT id, updated_at, ST_AsGeoJSON(geom)::json AS geom FROM {{table}} WHERE updated_at >= {cursor}
+                cursor: updated_at
+                key: id
+                entity: site
+                interval: 1m
+                pageSize: 2
+            flows:
+              f: { entity: nothing, to: gis, table: x, key: id }
+            """;
+        var config = TestEngine.Load(yaml, _folder.Path, Env);
+        await using var source = SqlConnectorFactory.Postgres.CreateSource(config.Sources[0], config.Systems["gis"],
+            new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets));
+
+        var items = new List<System.Text.Json.JsonElement>();
+        string? page = null;
+        for (var pages = 0; pages < 10; pages++)
+        {
+            var fetch = await source.FetchAsync("", page, CancellationToken.None);
+            Assert.Null(fetch.Error);
+            items.AddRange(fetch.Items.Select(i => System.Text.Json.JsonDocument.Parse(i).RootElement));
+            if ((page = fetch.NextPage) is null) break;
+        }
+        var since = await source.FetchAsync("2026-11-23T08:00:03Z", null, CancellationToken.None);
+
+        Assert.Equal(Enumerable.Range(1, 10), items.Select(i => i.GetProperty("id").GetInt32()));
+        Assert.Equal("2026-11-23T08:00:01Z", items[2].GetProperty("updated_at").GetString());
+        Assert.Equal(7.0, items[6].GetProperty("geom").GetProperty("coordinates")[0].GetDouble());
+        Assert.Equal([9, 10], since.Items.Select(i => System.Text.Json.JsonDocument.Parse(i).RootElement.GetProperty("id").GetInt32()));
     }
 
     [Fact]
