@@ -142,10 +142,13 @@ public sealed class PostgresConnectorTests : IDisposable
     [Fact]
     public async Task Read_returns_the_row_by_column_so_reconciliation_can_compare_it()
     {
-        var table = await PermitsTableAsync(", issued timestamptz, meta jsonb, fee numeric(10,2)");
+        var table = await PermitsTableAsync(", issued timestamptz, meta jsonb, fee numeric(10,2), ref uuid, due date, active boolean, floors integer");
         var (connector, flow) = Connector(Yaml(table, "(p) => p"), _folder.Path);
         await using var _ = connector;
-        var mapped = """{"status":"approved","geom":{"lat":45.5,"lon":-73.6},"issued":"2026-11-23T08:00:00Z","meta":{"zone":"B"},"fee":12.5}""";
+        var mapped = """
+            {"status":"approved","geom":{"lat":45.5,"lon":-73.6},"issued":"2026-11-23T08:00:00Z","meta":{"zone":"B"},"fee":12.5,
+             "ref":"6f1c2a3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f","due":"2026-12-01","active":true,"floors":3}
+            """;
 
         await connector.ApplyAsync(Delivery(flow, "P-1", 4), flow, Json(mapped), CancellationToken.None);
         var read = await connector.ReadAsync(Delivery(flow, "P-1", 4), flow, CancellationToken.None);
@@ -222,6 +225,28 @@ public sealed class PostgresConnectorTests : IDisposable
         Assert.Equal("2026-11-23T08:00:01Z", items[2].GetProperty("updated_at").GetString());
         Assert.Equal(7.0, items[6].GetProperty("geom").GetProperty("coordinates")[0].GetDouble());
         Assert.Equal([9, 10], since.Items.Select(i => System.Text.Json.JsonDocument.Parse(i).RootElement.GetProperty("id").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_multi_column_key_upserts_from_the_mapped_record_and_refuses_deletes_clearly()
+    {
+        var table = Table("units");
+        await PgAsync($"CREATE TABLE {table} (region text, num integer, name text, version bigint, PRIMARY KEY (region, num))");
+        var (connector, flow) = Connector(Yaml(table, "(p) => p").Replace("key: permit_id", "key: [region, num]"), _folder.Path);
+        await using var _ = connector;
+
+        var first = await connector.ApplyAsync(Delivery(flow, "north-7", 1), flow, Json("""{"region":"north","num":7,"name":"a"}"""), CancellationToken.None);
+        var second = await connector.ApplyAsync(Delivery(flow, "north-7", 2), flow, Json("""{"region":"north","num":7,"name":"b"}"""), CancellationToken.None);
+        var incomplete = await connector.ApplyAsync(Delivery(flow, "north-8", 1), flow, Json("""{"region":"north","name":"c"}"""), CancellationToken.None);
+        var delete = await connector.ApplyAsync(Delivery(flow, "north-7", 3, RecordOp.Delete), flow, default, CancellationToken.None);
+
+        Assert.Equal(ResultKind.Success, first.Kind);
+        Assert.Equal(ResultKind.Success, second.Kind);
+        Assert.Equal(["north", 7, "b", 2L], Assert.Single(await PgRowsAsync($"SELECT region, num, name, version FROM {table}")));
+        Assert.Equal(ResultKind.Permanent, incomplete.Kind);
+        Assert.Contains("'num'", incomplete.Error, StringComparison.Ordinal);
+        Assert.Equal(ResultKind.Permanent, delete.Kind);
+        Assert.Contains("not supported yet", delete.Error, StringComparison.Ordinal);
     }
 
     [Fact]
