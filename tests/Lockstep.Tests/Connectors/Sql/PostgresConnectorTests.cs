@@ -349,6 +349,22 @@ public sealed class PostgresConnectorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_wrong_password_is_transient_and_never_shown()
+    {
+        var table = await PermitsTableAsync();
+        var wrong = System.Text.RegularExpressions.Regex.Replace(TestServers.Postgres, "Password=[^;]*", "Password=wrong-secret-42");
+        var config = TestEngine.Load(Yaml(table, "(p) => p"), _folder.Path, new Dictionary<string, string> { ["GIS_DB"] = wrong });
+        await using var connector = SqlConnectorFactory.Postgres.Create(config.Systems["gis"],
+            new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets));
+
+        var result = await connector.ApplyAsync(Delivery(config.Flows[0], "P-1", 1), config.Flows[0], Json("{}"), CancellationToken.None);
+
+        Assert.Equal(ResultKind.Transient, result.Kind);
+        Assert.Contains("28P01", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-secret-42", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Config_errors_name_the_key_and_never_show_the_connection_string()
     {
         var missingTable = Yaml("x", "(p) => p").Replace("    table: x\n", "");
