@@ -311,8 +311,10 @@ public sealed class PostgresConnectorTests : IDisposable
         Assert.Single(await PgRowsAsync($"SELECT 1 FROM {table}"));
     }
 
-    [Fact]
-    public async Task PostgreSQL_killed_mid_delivery_is_transient_and_nothing_is_lost()
+    [Theory]
+    [InlineData("kill")]
+    [InlineData("stop")]
+    public async Task PostgreSQL_killed_or_stopped_mid_delivery_is_transient_and_nothing_is_lost(string how)
     {
         var table = await PermitsTableAsync();
         var time = Clock.Fake();
@@ -323,7 +325,7 @@ public sealed class PostgresConnectorTests : IDisposable
 
         await engine.PublishAsync([.. Enumerable.Range(1, 300).Select(i => TestEngine.Permit($"P-{i}", 1))]);
         await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Flows["permit-map"].Delivered >= 20, "some delivered", signal: engine.Committed);
-        await TestServers.ControlAsync("PG", "kill");
+        await TestServers.ControlAsync("PG", how);
         try
         {
             await engine.PublishAsync([.. Enumerable.Range(1, 50).Select(i => TestEngine.Permit($"P-{i}", 2, status: "amended"))]);
