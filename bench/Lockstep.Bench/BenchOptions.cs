@@ -5,9 +5,9 @@ namespace Lockstep.Bench;
 /// <summary>Command-line settings; every size and time bound of every scenario is here, with the defaults of the issue.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog"];
+    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "postgres"];
 
-    public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
+    public IReadOnlyList<string> Scenarios { get; init; } = ["intake", "delivery", "latency", "backlog"];
 
     /// <summary>Folder for the journal files; a fresh subfolder is made per run and removed at the end (unless --keep-data).</summary>
     public string DataRoot { get; init; } = Path.GetTempPath();
@@ -34,6 +34,9 @@ internal sealed record BenchOptions
     // (4) backlog
     public int Backlog { get; init; } = 1_000_000;
     public double DrainTimeoutSeconds { get; init; } = 1_200;
+
+    // (5) postgres
+    public string? Postgres { get; init; }
 
     /// <summary>Diagnostics only: run the engine with <c>delivery.completionEvents: false</c> (the default is on, as shipped).</summary>
     public bool NoCompletionEvents { get; init; }
@@ -69,6 +72,7 @@ internal sealed record BenchOptions
                 "--backlog" => o with { Backlog = NextInt() },
                 "--drain-timeout" => o with { DrainTimeoutSeconds = NextDouble() },
                 "--markdown" => o with { MarkdownOut = Next() },
+                "--pg" => o with { Postgres = Next() },
                 "--no-completion-events" => o with { NoCompletionEvents = true },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
@@ -89,7 +93,7 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         Lockstep.Bench [options]
-          --scenarios LIST        intake,delivery,latency,backlog (default: all)
+          --scenarios LIST        intake,delivery,latency,backlog (default), postgres (needs --pg)
           --data DIR              where journal files go (default: the temp folder); removed afterwards unless --keep-data
           --intake-events N       (1) events published (default 200000)
           --publishers N          (1)(4) concurrent publishers (default 8)
@@ -104,6 +108,7 @@ internal sealed record BenchOptions
           --seconds S             (3) how long (default 10)
           --backlog N             (4) pending deliveries (default 1000000)
           --drain-timeout S       (4) give up draining after S seconds (default 1200)
+          --pg CONN               (5) a PostgreSQL+PostGIS connection string for the postgres connector scenario
           --markdown FILE         also write the results table to FILE
           --no-completion-events  diagnostics: engine without syncCompleted events (shipped default: on)
         """;

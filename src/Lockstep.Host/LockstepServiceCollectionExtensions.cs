@@ -19,7 +19,8 @@ namespace Lockstep.Host;
 public static class LockstepServiceCollectionExtensions
 {
     /// <summary>The connector families this build ships.</summary>
-    public static IReadOnlyList<IConnectorFactory> ConnectorFactories { get; } = [new HttpConnectorFactory(), new Connectors.Http.Webhooks.WebhookConnectorFactory(), new Connectors.Http.Files.FileConnectorFactory()];
+    public static IReadOnlyList<IConnectorFactory> ConnectorFactories { get; } = [new HttpConnectorFactory(), new Connectors.Http.Webhooks.WebhookConnectorFactory(), new Connectors.Http.Files.FileConnectorFactory(),
+        Connectors.Sql.SqlConnectorFactory.Postgres, Connectors.Sql.SqlConnectorFactory.Sqlite];
 
     /// <summary>Loads and validates the YAML file (throws <see cref="ConfigException"/> listing every error) and registers the engine.</summary>
     public static IServiceCollection AddLockstep(this IServiceCollection services, string configPath) =>
@@ -79,7 +80,7 @@ public static class LockstepServiceCollectionExtensions
     public static Dictionary<string, ISource> CreateSources(LockstepConfig config, ConnectorContext context)
     {
         var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
-        return config.Sources.Where(s => s.Kind == SourceKind.HttpPoll).ToDictionary(
+        return config.Sources.Where(s => s.Kind != SourceKind.Webhook).ToDictionary(
             s => s.Name, s => factories[config.Systems[s.System!].Type].CreateSource(s, config.Systems[s.System!], context), StringComparer.Ordinal);
     }
 }

@@ -8,6 +8,7 @@ namespace Lockstep.Configuration;
 public sealed partial class ConfigLoader
 {
     private static readonly string[] PollKeys = ["type", "from", "get", "interval", "cron", "timeZone", "jitter", "entity", "key", "version", "cursor", "overlap", "tombstone", "map", "eventType", "maxPages"];
+    private static readonly string[] SqlPollKeys = ["type", "from", "table", "query", "pageSize", "interval", "cron", "timeZone", "jitter", "entity", "key", "version", "cursor", "overlap", "tombstone", "map", "eventType", "maxPages"];
     private static readonly string[] WebhookKeys = ["type", "verify", "entity", "key", "version", "tombstone", "map", "eventType"];
 
     private List<SourceDefinition> ReadSources(ConfigSection root, Dictionary<string, SystemDefinition> systems, MappingLimits limits)
@@ -29,12 +30,13 @@ public sealed partial class ConfigLoader
                     if (ReadWebhook(name, source, limits) is { } hook) sources.Add(hook);
                     break;
                 case "sql-poll":
-                    source.Error("type", "source type 'sql-poll' is not supported yet (supported: http-poll, webhook)");
+                    source.CheckKeys(SqlPollKeys);
+                    if (ReadSqlPoll(name, source, systems, limits) is { } sql) sources.Add(sql);
                     break;
                 case null:
                     break;
                 default:
-                    source.Error("type", $"unknown source type '{type}' (supported: http-poll, webhook)");
+                    source.Error("type", $"unknown source type '{type}' (supported: http-poll, sql-poll, webhook)");
                     break;
             }
         }
@@ -61,6 +63,28 @@ public sealed partial class ConfigLoader
         var maxPages = source.Int("maxPages", 1, 100_000) ?? 100;
         return from is null || request is null ? null
             : new SourceDefinition(name, SourceKind.HttpPoll, from, request, schedule, overlap, maxPages, shape, null, source.Line);
+    }
+
+    private static SourceDefinition? ReadSqlPoll(string name, ConfigSection source, Dictionary<string, SystemDefinition> systems, MappingLimits limits)
+    {
+        var from = source.String("from", required: true);
+        if (from is not null && (!systems.TryGetValue(from, out var system) || system.Type is not ("postgres" or "sqlite")))
+            source.Error("from", systems.ContainsKey(from) ? $"system '{from}' is not a postgres or sqlite system" : $"unknown system '{from}'");
+        var table = source.String("table");
+        var query = source.String("query");
+        if ((table is null) == (query is null)) source.Error("needs either 'table' or 'query' (a SELECT with a {cursor} parameter)");
+        if (query is not null && !query.Contains("{cursor}", StringComparison.Ordinal))
+            source.Error("query", "must use the {cursor} parameter (e.g. SELECT * FROM permits WHERE updated_at >= {cursor})");
+        if (!source.Has("cursor")) source.Error("cursor", "is required: the column read incrementally (an updated_at timestamp or an increasing number)");
+        if (!source.Has("key")) source.Error("key", "is required: the key column (it also orders rows with equal cursors)");
+        var schedule = ReadSchedule(source, required: true);
+        var shape = ReadShape(name, source, limits, needsKey: false);
+        if (shape.Map is null && shape.Entity is null) source.Error("needs 'entity' (or a 'map' returning {entity, key, version, data})");
+        var overlap = source.Duration("overlap", TimeSpan.Zero, TimeSpan.FromDays(7)) ?? TimeSpan.Zero;
+        var maxPages = source.Int("maxPages", 1, 100_000) ?? 100;
+        var pageSize = source.Int("pageSize", 1, 10_000) ?? 500;
+        return from is null || (table is null && query is null) || shape.CursorField is null || shape.KeyField is null ? null
+            : new SourceDefinition(name, SourceKind.SqlPoll, from, query, schedule, overlap, maxPages, shape, null, source.Line) { Table = table, PageSize = pageSize };
     }
 
     private static SourceDefinition? ReadWebhook(string name, ConfigSection source, MappingLimits limits)
@@ -163,7 +187,7 @@ public sealed partial class ConfigLoader
             var full = entry.Bool("full") ?? false;
             var schedule = ReadSchedule(entry, required: true);
             var flow = flows.FirstOrDefault(f => f.Name == run);
-            if (run is not null && flow is null && !sources.Any(s => s.Name == run && s.Kind == SourceKind.HttpPoll))
+            if (run is not null && flow is null && !sources.Any(s => s.Name == run && s.Kind != SourceKind.Webhook))
                 entry.Error("run", $"'{run}' is neither a flow nor a poll source");
             else if (full && flow is not null && flow.Reconcile is null)
                 entry.Error("full", $"flow '{run}' needs 'reconcile:' (and a read operation) for a full sync");

@@ -3,7 +3,7 @@ using Lockstep.Scheduling;
 namespace Lockstep.Sources;
 
 /// <summary>
-/// A validated source. For polls: the system to GET from, the request (<c>{cursor}</c> filled in), the schedule, the
+/// A validated source. For polls: the system to read from, the request or query (<c>{cursor}</c> filled in), the schedule, the
 /// overlap window re-read at each run, and a page limit. For webhooks: the verification.
 /// </summary>
 public sealed record SourceDefinition(
@@ -16,4 +16,11 @@ public sealed record SourceDefinition(
     int MaxPages,
     ItemShape Shape,
     WebhookVerification? Verification,
-    int Line);
+    int Line)
+{
+    /// <summary>For <c>sql-poll</c>: the table read (else <see cref="Request"/> holds the query, <c>{cursor}</c> its parameter).</summary>
+    public string? Table { get; init; }
+
+    /// <summary>For <c>sql-poll</c>: rows per page.</summary>
+    public int PageSize { get; init; } = 500;
+}

@@ -7,4 +7,6 @@ public enum SourceKind
     HttpPoll = 0,
     /// <summary><c>type: webhook</c>: pushes to <c>POST /webhooks/{source}</c>, verified.</summary>
     Webhook = 1,
+    /// <summary><c>type: sql-poll</c>: a PostgreSQL or SQLite table or query read on a schedule by a cursor column.</summary>
+    SqlPoll = 2,
 }

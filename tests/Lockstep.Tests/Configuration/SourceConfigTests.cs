@@ -76,11 +76,11 @@ public sealed class SourceConfigTests
     }
 
     [Fact]
-    public void Sql_poll_and_delete_extra_are_not_supported_yet()
+    public void Sql_poll_needs_a_sql_system_and_delete_extra_is_not_supported_yet()
     {
         var errors = Errors(Base.Replace("type: http-poll", "type: sql-poll").Replace("deleteExtra: false", "deleteExtra: true"));
 
-        Assert.Contains(errors, e => e.Message.Contains("'sql-poll' is not supported yet"));
+        Assert.Contains(errors, e => e.Path == "sources.clerk-permits.from" && e.Message.Contains("not a postgres or sqlite system"));
         Assert.Contains(errors, e => e.Path.EndsWith("deleteExtra", StringComparison.Ordinal) && e.Message.Contains("not supported yet"));
     }
 }

@@ -1,0 +1,84 @@
+using Lockstep.Configuration;
+using Lockstep.Sources;
+using Npgsql;
+
+namespace Lockstep.Connectors.Sql;
+
+/// <summary>
+/// <c>type: postgres</c> (a <c>connection</c> string, usually <c>"${GIS_DB}"</c>, kept secret) and <c>type: sqlite</c>
+/// (a <c>path</c>, relative to the config file): flows write a <c>table</c> by <c>key</c>, and <c>sql-poll</c> sources read one.
+/// </summary>
+public sealed class SqlConnectorFactory : IConnectorFactory
+{
+    private readonly SqlFamily _family;
+
+    private SqlConnectorFactory(SqlFamily family)
+    {
+        _family = family;
+        SystemKeys = family == SqlFamily.Postgres ? ["connection"] : ["path"];
+    }
+
+    public static SqlConnectorFactory Postgres { get; } = new(SqlFamily.Postgres);
+
+    public static SqlConnectorFactory Sqlite { get; } = new(SqlFamily.Sqlite);
+
+    public string Type => _family == SqlFamily.Postgres ? "postgres" : "sqlite";
+
+    public IReadOnlyCollection<string> SystemKeys { get; }
+
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["table", "key", "versionColumn", "softDelete"];
+
+    public object? BindSystem(ConfigSection system)
+    {
+        if (_family == SqlFamily.Sqlite)
+        {
+            var path = system.String("path", required: true);
+            if (path is null) return null;
+            var full = Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(system.Context.File)) ?? ".", path));
+            return new SqlSystemOptions(_family, null, full);
+        }
+        var connection = system.SecretValue("connection", required: true);
+        if (connection is null) return null;
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connection.Reveal());
+            system.Context.Secrets.Add(builder.Password, always: true);
+            if (string.IsNullOrEmpty(builder.Host)) system.Error("connection", "needs a Host (e.g. Host=127.0.0.1;Database=gis;Username=lockstep;Password=...)");
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            // The driver's message may quote the string: say only what is wrong with it.
+            system.Error("connection", "is not a PostgreSQL connection string (write Host=...;Database=...;Username=...;Password=...)");
+            return null;
+        }
+        return new SqlSystemOptions(_family, connection, null);
+    }
+
+    public object? BindFlow(ConfigSection flow, SystemDefinition system)
+    {
+        var table = flow.String("table", required: true);
+        var key = flow.StringList("key");
+        if (key.Count == 0 && !flow.Has("key")) flow.Error("key", "is required: the key column the record key maps to (or a list of columns)");
+        if (key.Any(string.IsNullOrWhiteSpace)) flow.Error("key", "column names must not be empty");
+        var version = flow.String("versionColumn") ?? "version";
+        var softDelete = flow.String("softDelete");
+        if (key.Contains(version)) flow.Error("versionColumn", $"'{version}' is also a key column");
+        if (table is { Length: 0 }) flow.Error("table", "must not be empty");
+        return table is null or { Length: 0 } || key.Count == 0 ? null : new SqlFlowOptions(table, key, version, softDelete);
+    }
+
+    public IConnector Create(SystemDefinition system, ConnectorContext context) => new SqlConnector(Open(system), context);
+
+    public ISource CreateSource(SourceDefinition source, SystemDefinition system, ConnectorContext context) => new SqlPollSource(source, Open(system), context);
+
+    public string? CannotReconcile(FlowDefinition flow) =>
+        flow.Settings is SqlFlowOptions { Key.Count: > 1 } ? "reading back a multi-column key is not supported yet (use a single key column)" : null;
+
+    private static SqlDatabase Open(SystemDefinition system)
+    {
+        var options = (SqlSystemOptions)system.Settings!;
+        return options.Family == SqlFamily.Postgres
+            ? new PostgresDatabase(options.Connection!.Reveal(), system.Timeout)
+            : new SqliteDatabase(options.Path!, system.Timeout);
+    }
+}
