@@ -1,4 +1,3 @@
-using System.Text;
 using Lockstep.Configuration;
 using Lockstep.Sources;
 
@@ -16,41 +15,9 @@ public sealed class HttpConnectorFactory : IConnectorFactory
     public object? BindSystem(ConfigSection system)
     {
         var baseUrl = system.HttpUrl("url", required: true);
-        var auth = BindAuth(system.Section("auth"));
+        var auth = HttpAuthReader.Read(system.Section("auth"), ["bearer", "basic", "apiKey"]);
         var headers = system.StringMap("headers");
         return baseUrl is null ? null : new HttpSystemOptions(baseUrl, auth, headers);
-    }
-
-    private static HttpAuth? BindAuth(ConfigSection? auth)
-    {
-        if (auth is null) return null;
-        auth.CheckKeys(["bearer", "basic", "apiKey"]);
-        var kinds = auth.Keys.Count(k => k is "bearer" or "basic" or "apiKey");
-        if (kinds != 1)
-        {
-            auth.Error("must have exactly one of bearer, basic or apiKey");
-            return null;
-        }
-        if (auth.Has("bearer"))
-            return auth.SecretValue("bearer", required: true) is { } token ? new HttpAuth("Authorization", new Secret("Bearer " + token.Reveal())) : null;
-        if (auth.Section("basic", required: auth.Has("basic")) is { } basic)
-        {
-            basic.CheckKeys(["user", "password"]);
-            var user = basic.String("user", required: true);
-            var password = basic.SecretValue("password", required: true);
-            if (user is null || password is null) return null;
-            var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password.Reveal()}"));
-            auth.Context.Secrets.Add(encoded, always: true);
-            return new HttpAuth("Authorization", new Secret("Basic " + encoded));
-        }
-        if (auth.Section("apiKey", required: true) is { } apiKey)
-        {
-            apiKey.CheckKeys(["header", "value"]);
-            var header = apiKey.String("header", required: true);
-            var value = apiKey.SecretValue("value", required: true);
-            return header is null || value is null ? null : new HttpAuth(header, value);
-        }
-        return null;
     }
 
     public object? BindFlow(ConfigSection flow, SystemDefinition system)

@@ -18,7 +18,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
     private static readonly string[] LaterFlowKeys = ["list", "batch", "batchSize", "linger", "rateLimit"];
-    private static readonly string[] KnownLaterTypes = ["postgres", "sqlite", "caldav", "amqp", "nats", "mqtt"];
+    private static readonly string[] KnownLaterTypes = ["postgres", "sqlite", "amqp", "nats", "mqtt"];
 
     private readonly Dictionary<string, IConnectorFactory> _factories =
         factories.ToDictionary(f => f.Type, StringComparer.Ordinal);
