@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Lockstep.Configuration;
 using Lockstep.Connectors;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,7 @@ namespace Lockstep.Deliveries;
 internal sealed partial class SystemLane : IAsyncDisposable
 {
     private readonly SemaphoreSlim _slots;
+    private readonly TokenBucketRateLimiter? _rate;
     private readonly ResiliencePipeline<ConnectorResult> _pipeline;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -32,6 +34,19 @@ internal sealed partial class SystemLane : IAsyncDisposable
         _time = time;
         _logger = logger;
         _slots = new SemaphoreSlim(system.Concurrency, system.Concurrency);
+        if (system.RateLimit is { } limit)
+        {
+            _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = limit.Requests,
+                TokensPerPeriod = limit.Requests,
+                ReplenishmentPeriod = limit.Per,
+                AutoReplenishment = true,
+                // Waiters are the deliveries claimed for this lane (bounded by its claim-ahead), served in order.
+                QueueLimit = int.MaxValue,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            });
+        }
         var circuit = system.Circuit;
         _pipeline = new ResiliencePipelineBuilder<ConnectorResult> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ConnectorResult>
@@ -87,6 +102,9 @@ internal sealed partial class SystemLane : IAsyncDisposable
 
     public int Claimed => Volatile.Read(ref _claimed);
 
+    /// <summary>Deliveries waiting for the rate limit to let them go.</summary>
+    public long WaitingForRate => _rate?.GetStatistics()?.CurrentQueuedCount ?? 0;
+
     public CircuitState Circuit(DateTimeOffset now)
     {
         var state = (CircuitState)Volatile.Read(ref _state);
@@ -123,6 +141,18 @@ internal sealed partial class SystemLane : IAsyncDisposable
     /// </summary>
     public async ValueTask<LaneResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken stopStarting, CancellationToken cancellationToken)
     {
+        if (_rate is not null)
+        {
+            // Waiting for a token is not an attempt: it happens before the attempt timeout and the circuit count.
+            try
+            {
+                using var lease = await _rate.AcquireAsync(1, stopStarting).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopStarting.IsCancellationRequested)
+            {
+                return new LaneResult(default, TimeSpan.Zero);
+            }
+        }
         try
         {
             await _slots.WaitAsync(stopStarting).ConfigureAwait(false);
@@ -163,6 +193,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _slots.Dispose();
+        _rate?.Dispose();
         return Connector.DisposeAsync();
     }
 
