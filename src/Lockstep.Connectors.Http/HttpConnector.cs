@@ -14,7 +14,7 @@ namespace Lockstep.Connectors.Http;
 internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
-    private readonly HttpSystemClient _http = new(system, options);
+    private readonly HttpSystemClient _http = new(system, options, context.Time);
 
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
@@ -22,24 +22,32 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         var operation = delivery.Op == RecordOp.Delete ? settings.Delete : settings.Upsert;
         if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
 
-        using var request = new HttpRequestMessage(operation.Method, _http.Resolve(operation.RenderPath(delivery)));
-        if (delivery.Op == RecordOp.Upsert)
+        var url = _http.Resolve(operation.RenderPath(delivery));
+        HttpRequestMessage Build()
         {
-            request.Content = new ReadOnlyMemoryContent(body);
-            request.Content.Headers.ContentType = Json;
+            var request = new HttpRequestMessage(operation.Method, url);
+            if (delivery.Op == RecordOp.Upsert)
+            {
+                request.Content = new ReadOnlyMemoryContent(body);
+                request.Content.Headers.ContentType = Json;
+            }
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
+            foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
+            return request;
         }
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
-        foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
-        _http.Prepare(request);
 
         HttpResponseMessage response;
         try
         {
-            response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await _http.SendAsync(Build, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
             return ConnectorResult.Transient(Redact($"network error: {e.Message}"));
+        }
+        catch (OAuth2TokenException e)
+        {
+            return TokenFailure(e);
         }
         using (response)
         {
@@ -59,11 +67,10 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
     {
         var settings = (HttpFlowOptions)flow.Settings!;
         if (settings.Get is null) return TargetRead.Failed("the flow has no 'get' operation");
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Resolve(settings.Get.RenderPath(delivery)));
-        _http.Prepare(request);
+        var url = _http.Resolve(settings.Get.RenderPath(delivery));
         try
         {
-            using var response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            using var response = await _http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone) return TargetRead.Missing;
             if (!response.IsSuccessStatusCode) return TargetRead.Failed(Redact($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"));
             return TargetRead.Found(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
@@ -72,7 +79,14 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         {
             return TargetRead.Failed(Redact($"network error: {e.Message}"));
         }
+        catch (OAuth2TokenException e)
+        {
+            return TargetRead.Failed(Redact(e.Message));
+        }
     }
+
+    private ConnectorResult TokenFailure(OAuth2TokenException e) =>
+        e.Transient ? ConnectorResult.Transient(Redact(e.Message), e.StatusCode) : ConnectorResult.Permanent(Redact(e.Message), e.StatusCode);
 
     private TimeSpan? RetryAfter(HttpResponseMessage response)
     {

@@ -8,16 +8,19 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 {
     public string Type => "http";
 
-    public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers"];
+    public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers", "tls"];
 
     public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get"];
 
     public object? BindSystem(ConfigSection system)
     {
         var baseUrl = system.HttpUrl("url", required: true);
-        var auth = HttpAuthReader.Read(system.Section("auth"), ["bearer", "basic", "apiKey"]);
+        var authSection = system.Section("auth");
+        var auth = HttpAuthReader.Read(authSection, ["bearer", "basic", "apiKey", "oauth2"]);
+        var oauth2 = HttpAuthReader.ReadOAuth2(authSection);
         var headers = system.StringMap("headers");
-        return baseUrl is null ? null : new HttpSystemOptions(baseUrl, auth, headers);
+        var tls = HttpTlsReader.Read(system.Section("tls"));
+        return baseUrl is null ? null : new HttpSystemOptions(baseUrl, auth, headers) { OAuth2 = oauth2, Tls = tls };
     }
 
     public object? BindFlow(ConfigSection flow, SystemDefinition system)
