@@ -10,7 +10,7 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 
     public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers", "tls"];
 
-    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get"];
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "batch", "linger"];
 
     public object? BindSystem(ConfigSection system)
     {
@@ -27,13 +27,28 @@ public sealed class HttpConnectorFactory : IConnectorFactory
     {
         var upsertText = flow.String("upsert");
         var deleteText = flow.String("delete");
-        if (upsertText is null)
+        var batchText = flow.String("batch");
+        if (upsertText is null && batchText is null)
         {
-            flow.Error($"needs 'upsert' (e.g. upsert: PUT /api/records/{{key}}) to write to http system '{system.Name}'");
+            flow.Error($"needs 'upsert' (e.g. upsert: PUT /api/records/{{key}}) or 'batch' (e.g. batch: POST /api/records/batch) to write to http system '{system.Name}'");
             return null;
         }
-        var upsert = HttpOperation.Parse(upsertText, out var error);
+        string? error = null;
+        var upsert = upsertText is null ? null : HttpOperation.Parse(upsertText, out error);
         if (error is not null) flow.Error("upsert", error);
+        HttpOperation? batch = null;
+        if (batchText is not null)
+        {
+            batch = HttpOperation.Parse(batchText, out error);
+            if (error is not null) flow.Error("batch", error);
+            else if (batch!.Method == HttpMethod.Delete || batch.Path.Contains('{', StringComparison.Ordinal))
+            {
+                flow.Error("batch", "must be a POST, PUT or PATCH to one path without placeholders (it carries many records)");
+                batch = null;
+            }
+        }
+        var linger = flow.Duration("linger", TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        if (linger is not null && batchText is null) flow.Error("linger", "only applies with 'batch'");
         HttpOperation? delete = null;
         if (deleteText is not null)
         {
@@ -51,7 +66,8 @@ public sealed class HttpConnectorFactory : IConnectorFactory
         {
             if (Templates.Unknown(value) is { } unknown) flow.Error("headers", $"{name}: unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})");
         }
-        return upsert is null ? null : new HttpFlowOptions(upsert, delete, get);
+        if (upsert is null && batch is null) return null;
+        return new HttpFlowOptions(upsert, delete, get) { Batch = batch, Linger = linger ?? TimeSpan.FromMilliseconds(50) };
     }
 
     public IConnector Create(SystemDefinition system, ConnectorContext context) =>
