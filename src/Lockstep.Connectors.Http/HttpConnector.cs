@@ -11,59 +11,126 @@ namespace Lockstep.Connectors.Http;
 /// <c>Idempotency-Key</c>, and classifies the answer: 2xx done; 408, 425, 429, 5xx and network errors transient
 /// (Retry-After passed on); a 404/410 to a delete done; redirects and other 4xx permanent.
 /// </summary>
-internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector
+internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector, IBatchConnector
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
-    private readonly HttpSystemClient _http = new(system, options);
+    private readonly HttpSystemClient _http = new(system, options, context.Time);
 
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var settings = (HttpFlowOptions)flow.Settings!;
         var operation = delivery.Op == RecordOp.Delete ? settings.Delete : settings.Upsert;
+        if (operation is null && delivery.Op == RecordOp.Upsert) return ConnectorResult.Permanent("the flow has no upsert operation (only 'batch')");
         if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
 
-        using var request = new HttpRequestMessage(operation.Method, _http.Resolve(operation.RenderPath(delivery)));
-        if (delivery.Op == RecordOp.Upsert)
+        var url = _http.Resolve(operation!.RenderPath(delivery));
+        HttpRequestMessage Build()
         {
-            request.Content = new ReadOnlyMemoryContent(body);
-            request.Content.Headers.ContentType = Json;
+            var request = new HttpRequestMessage(operation.Method, url);
+            if (delivery.Op == RecordOp.Upsert)
+            {
+                request.Content = new ReadOnlyMemoryContent(body);
+                request.Content.Headers.ContentType = Json;
+            }
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
+            foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
+            return request;
         }
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
-        foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
-        _http.Prepare(request);
 
         HttpResponseMessage response;
         try
         {
-            response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await _http.SendAsync(Build, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
             return ConnectorResult.Transient(Redact($"network error: {e.Message}"));
         }
+        catch (OAuth2TokenException e)
+        {
+            return TokenFailure(e);
+        }
         using (response)
         {
-            var status = (int)response.StatusCode;
-            if (status is >= 200 and < 300) return ConnectorResult.Success(status);
             if (delivery.Op == RecordOp.Delete && response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
-                return ConnectorResult.Success(status);
-            var detail = await ReadDetailAsync(response, cancellationToken).ConfigureAwait(false);
-            var error = Redact($"HTTP {status} {response.ReasonPhrase}{detail}");
-            return status is 408 or 425 or 429 or >= 500
-                ? ConnectorResult.Transient(error, status, RetryAfter(response))
-                : ConnectorResult.Permanent(error, status);
+                return ConnectorResult.Success((int)response.StatusCode);
+            return await ClassifyAsync(response, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private async Task<ConnectorResult> ClassifyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        if (status is >= 200 and < 300) return ConnectorResult.Success(status);
+        var detail = await ReadDetailAsync(response, cancellationToken).ConfigureAwait(false);
+        var error = Redact($"HTTP {status} {response.ReasonPhrase}{detail}");
+        return status is 408 or 425 or 429 or >= 500
+            ? ConnectorResult.Transient(error, status, RetryAfter(response))
+            : ConnectorResult.Permanent(error, status);
+    }
+
+    public TimeSpan? Linger(FlowDefinition flow) => flow.Settings is HttpFlowOptions { Batch: not null } settings ? settings.Linger : null;
+
+    /// <summary>
+    /// One request with the mapped records as a JSON array, and their idempotency keys, in the same order, in
+    /// <c>Idempotency-Keys</c> (comma-separated, each URL-escaped). The answer applies to every record in it.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ConnectorResult>> ApplyBatchAsync(IReadOnlyList<BatchItem> items, FlowDefinition flow, CancellationToken cancellationToken)
+    {
+        var operation = ((HttpFlowOptions)flow.Settings!).Batch!;
+        var url = _http.Resolve(operation.Path);
+        var length = 2 + items.Sum(i => i.Body.Length + 1);
+        var body = new byte[length];
+        var at = 0;
+        body[at++] = (byte)'[';
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i > 0) body[at++] = (byte)',';
+            items[i].Body.Span.CopyTo(body.AsSpan(at));
+            at += items[i].Body.Length;
+        }
+        body[at++] = (byte)']';
+        var keys = string.Join(',', items.Select(i => Uri.EscapeDataString(i.Delivery.IdempotencyKey)));
+        HttpRequestMessage Build()
+        {
+            var request = new HttpRequestMessage(operation.Method, url) { Content = new ByteArrayContent(body, 0, at) };
+            request.Content.Headers.ContentType = Json;
+            request.Headers.TryAddWithoutValidation("Idempotency-Keys", keys);
+            // Headers with placeholders name one record; a batch carries many, so only constant headers go along.
+            foreach (var (name, value) in flow.Headers)
+            {
+                if (!value.Contains('{', StringComparison.Ordinal)) request.Headers.TryAddWithoutValidation(name, value);
+            }
+            return request;
+        }
+
+        ConnectorResult result;
+        try
+        {
+            using var response = await _http.SendAsync(Build, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            result = await ClassifyAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            result = ConnectorResult.Transient(Redact($"network error: {e.Message}"));
+        }
+        catch (OAuth2TokenException e)
+        {
+            result = TokenFailure(e);
+        }
+        var results = new ConnectorResult[items.Count];
+        Array.Fill(results, result);
+        return results;
     }
 
     public async ValueTask<TargetRead> ReadAsync(Delivery delivery, FlowDefinition flow, CancellationToken cancellationToken)
     {
         var settings = (HttpFlowOptions)flow.Settings!;
         if (settings.Get is null) return TargetRead.Failed("the flow has no 'get' operation");
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Resolve(settings.Get.RenderPath(delivery)));
-        _http.Prepare(request);
+        var url = _http.Resolve(settings.Get.RenderPath(delivery));
         try
         {
-            using var response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            using var response = await _http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone) return TargetRead.Missing;
             if (!response.IsSuccessStatusCode) return TargetRead.Failed(Redact($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"));
             return TargetRead.Found(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
@@ -72,7 +139,14 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         {
             return TargetRead.Failed(Redact($"network error: {e.Message}"));
         }
+        catch (OAuth2TokenException e)
+        {
+            return TargetRead.Failed(Redact(e.Message));
+        }
     }
+
+    private ConnectorResult TokenFailure(OAuth2TokenException e) =>
+        e.Transient ? ConnectorResult.Transient(Redact(e.Message), e.StatusCode) : ConnectorResult.Permanent(Redact(e.Message), e.StatusCode);
 
     private TimeSpan? RetryAfter(HttpResponseMessage response)
     {

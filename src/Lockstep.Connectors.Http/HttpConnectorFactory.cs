@@ -1,4 +1,3 @@
-using System.Text;
 using Lockstep.Configuration;
 using Lockstep.Sources;
 
@@ -9,61 +8,47 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 {
     public string Type => "http";
 
-    public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers"];
+    public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers", "tls"];
 
-    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get"];
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "batch", "linger"];
 
     public object? BindSystem(ConfigSection system)
     {
         var baseUrl = system.HttpUrl("url", required: true);
-        var auth = BindAuth(system.Section("auth"));
+        var authSection = system.Section("auth");
+        var auth = HttpAuthReader.Read(authSection, ["bearer", "basic", "apiKey", "oauth2"]);
+        var oauth2 = HttpAuthReader.ReadOAuth2(authSection);
         var headers = system.StringMap("headers");
-        return baseUrl is null ? null : new HttpSystemOptions(baseUrl, auth, headers);
-    }
-
-    private static HttpAuth? BindAuth(ConfigSection? auth)
-    {
-        if (auth is null) return null;
-        auth.CheckKeys(["bearer", "basic", "apiKey"]);
-        var kinds = auth.Keys.Count(k => k is "bearer" or "basic" or "apiKey");
-        if (kinds != 1)
-        {
-            auth.Error("must have exactly one of bearer, basic or apiKey");
-            return null;
-        }
-        if (auth.Has("bearer"))
-            return auth.SecretValue("bearer", required: true) is { } token ? new HttpAuth("Authorization", new Secret("Bearer " + token.Reveal())) : null;
-        if (auth.Section("basic", required: auth.Has("basic")) is { } basic)
-        {
-            basic.CheckKeys(["user", "password"]);
-            var user = basic.String("user", required: true);
-            var password = basic.SecretValue("password", required: true);
-            if (user is null || password is null) return null;
-            var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password.Reveal()}"));
-            auth.Context.Secrets.Add(encoded, always: true);
-            return new HttpAuth("Authorization", new Secret("Basic " + encoded));
-        }
-        if (auth.Section("apiKey", required: true) is { } apiKey)
-        {
-            apiKey.CheckKeys(["header", "value"]);
-            var header = apiKey.String("header", required: true);
-            var value = apiKey.SecretValue("value", required: true);
-            return header is null || value is null ? null : new HttpAuth(header, value);
-        }
-        return null;
+        var tls = HttpTlsReader.Read(system.Section("tls"));
+        return baseUrl is null ? null : new HttpSystemOptions(baseUrl, auth, headers) { OAuth2 = oauth2, Tls = tls };
     }
 
     public object? BindFlow(ConfigSection flow, SystemDefinition system)
     {
         var upsertText = flow.String("upsert");
         var deleteText = flow.String("delete");
-        if (upsertText is null)
+        var batchText = flow.String("batch");
+        if (upsertText is null && batchText is null)
         {
-            flow.Error($"needs 'upsert' (e.g. upsert: PUT /api/records/{{key}}) to write to http system '{system.Name}'");
+            flow.Error($"needs 'upsert' (e.g. upsert: PUT /api/records/{{key}}) or 'batch' (e.g. batch: POST /api/records/batch) to write to http system '{system.Name}'");
             return null;
         }
-        var upsert = HttpOperation.Parse(upsertText, out var error);
+        string? error = null;
+        var upsert = upsertText is null ? null : HttpOperation.Parse(upsertText, out error);
         if (error is not null) flow.Error("upsert", error);
+        HttpOperation? batch = null;
+        if (batchText is not null)
+        {
+            batch = HttpOperation.Parse(batchText, out error);
+            if (error is not null) flow.Error("batch", error);
+            else if (batch!.Method == HttpMethod.Delete || batch.Path.Contains('{', StringComparison.Ordinal))
+            {
+                flow.Error("batch", "must be a POST, PUT or PATCH to one path without placeholders (it carries many records)");
+                batch = null;
+            }
+        }
+        var linger = flow.Duration("linger", TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        if (linger is not null && batchText is null) flow.Error("linger", "only applies with 'batch'");
         HttpOperation? delete = null;
         if (deleteText is not null)
         {
@@ -81,7 +66,8 @@ public sealed class HttpConnectorFactory : IConnectorFactory
         {
             if (Templates.Unknown(value) is { } unknown) flow.Error("headers", $"{name}: unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})");
         }
-        return upsert is null ? null : new HttpFlowOptions(upsert, delete, get);
+        if (upsert is null && batch is null) return null;
+        return new HttpFlowOptions(upsert, delete, get) { Batch = batch, Linger = linger ?? TimeSpan.FromMilliseconds(50) };
     }
 
     public IConnector Create(SystemDefinition system, ConnectorContext context) =>

@@ -1,4 +1,12 @@
 namespace Lockstep.Connectors.Http;
 
-/// <summary>A flow to an http system: the operation for an upsert and, optionally, for a delete and for reading a record back.</summary>
-internal sealed record HttpFlowOptions(HttpOperation Upsert, HttpOperation? Delete, HttpOperation? Get);
+/// <summary>
+/// A flow to an http system: the operation for an upsert and, optionally, for a delete and for reading a record back;
+/// with <c>batch</c>, upserts go in groups as a JSON array, waiting up to <see cref="Linger"/> to fill a group.
+/// </summary>
+internal sealed record HttpFlowOptions(HttpOperation? Upsert, HttpOperation? Delete, HttpOperation? Get)
+{
+    public HttpOperation? Batch { get; init; }
+
+    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(50);
+}

@@ -11,22 +11,21 @@ namespace Lockstep.Connectors.Http;
 /// </summary>
 internal sealed class HttpPollSource(SourceDefinition source, SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : ISource
 {
-    private readonly HttpSystemClient _http = new(system, options);
+    private readonly HttpSystemClient _http = new(system, options, context.Time);
 
     public async ValueTask<SourceFetch> FetchAsync(string cursor, string? nextPage, CancellationToken cancellationToken)
     {
         var url = nextPage ?? source.Request!.Replace("{cursor}", Uri.EscapeDataString(cursor), StringComparison.Ordinal);
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Resolve(url));
-        _http.Prepare(request);
+        var target = _http.Resolve(url);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(system.Timeout);
         try
         {
-            using var response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
+            using var response = await _http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, target), HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var detail = await HttpConnector.ReadDetailAsync(response, cancellationToken).ConfigureAwait(false);
-                return SourceFetch.Failed(Redact($"GET {request.RequestUri?.AbsolutePath} answered HTTP {(int)response.StatusCode}{detail}"));
+                return SourceFetch.Failed(Redact($"GET {target.AbsolutePath} answered HTTP {(int)response.StatusCode}{detail}"));
             }
             var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
             using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 128 });
@@ -46,6 +45,10 @@ internal sealed class HttpPollSource(SourceDefinition source, SystemDefinition s
         catch (HttpRequestException e)
         {
             return SourceFetch.Failed(Redact($"network error: {e.Message}"));
+        }
+        catch (OAuth2TokenException e)
+        {
+            return SourceFetch.Failed(Redact(e.Message));
         }
         catch (JsonException e)
         {

@@ -15,10 +15,10 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
 {
     private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "telemetry", "server", "delivery", "mapping", "entities"];
     private static readonly string[] LaterTopKeys = ["security", "notify", "sync", "encryption"];
-    private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit"];
+    private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit", "rateLimit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
     private static readonly string[] LaterFlowKeys = ["list", "batch", "batchSize", "linger", "rateLimit"];
-    private static readonly string[] KnownLaterTypes = ["caldav", "amqp", "nats", "mqtt"];
+    private static readonly string[] KnownLaterTypes = ["amqp", "nats", "mqtt"];
 
     private readonly Dictionary<string, IConnectorFactory> _factories =
         factories.ToDictionary(f => f.Type, StringComparer.Ordinal);
@@ -114,9 +114,20 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             var timeout = system.Duration("timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) ?? TimeSpan.FromSeconds(30);
             var circuit = ReadCircuit(system.Section("circuit"));
             var settings = factory.BindSystem(system);
-            systems[name] = new SystemDefinition(name, type, concurrency, timeout, circuit, settings, system.Line);
+            systems[name] = new SystemDefinition(name, type, concurrency, timeout, circuit, settings, system.Line) { RateLimit = ReadRateLimit(system.Section("rateLimit")) };
         }
         return systems;
+    }
+
+    private static RateLimitOptions? ReadRateLimit(ConfigSection? section)
+    {
+        if (section is null) return null;
+        section.CheckKeys(["requests", "per"]);
+        var requests = section.Int("requests", 1, 1_000_000);
+        var per = section.Duration("per", TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1));
+        if (!section.Has("requests")) section.Error("requests", "is required (e.g. rateLimit: { requests: 100, per: 1s })");
+        if (!section.Has("per")) section.Error("per", "is required (e.g. rateLimit: { requests: 100, per: 1s })");
+        return requests is { } r && per is { } p ? new RateLimitOptions(r, p) : null;
     }
 
     private static CircuitOptions ReadCircuit(ConfigSection? section)

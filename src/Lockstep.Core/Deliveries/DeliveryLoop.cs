@@ -45,6 +45,7 @@ internal sealed partial class DeliveryLoop : IDisposable
         _logger = logger;
         _secrets = secrets;
         _options = options;
+        _batches = Batches(flows, options.BatchSize);
     }
 
     /// <summary>Raised after each committed batch of outcomes (for metrics and live views).</summary>
@@ -150,6 +151,7 @@ internal sealed partial class DeliveryLoop : IDisposable
         // The journal only hands out deliveries of configured flows.
         var flow = _flows[delivery.Flow];
         flow.Lane.OnClaimed(1);
+        if (_batches.Count > 0 && TryBatch(delivery, flow)) return;
         // RunAsync yields before its first step, so it is registered here before it can unregister itself.
         _running[delivery.Id] = RunAsync(delivery, flow);
     }
@@ -226,15 +228,16 @@ internal sealed partial class DeliveryLoop : IDisposable
         if (outcome.CircuitRetryAfter is { } wait)
             return new DeliveryCompletion(delivery, CompletionKind.Deferred, startedAt, duration, null, wait == TimeSpan.Zero ? "stopping" : "circuit open", _time.GetUtcNow() + wait);
 
-        var result = outcome.Result;
-        return result.Kind switch
-        {
-            ResultKind.Success => new DeliveryCompletion(delivery, CompletionKind.Delivered, startedAt, duration, result.StatusCode, null, startedAt),
-            ResultKind.Skipped => new DeliveryCompletion(delivery, CompletionKind.Skipped, startedAt, duration, null, result.Error, startedAt),
-            ResultKind.Permanent => Dead(delivery, startedAt, duration, result.StatusCode, result.Error),
-            _ => Retry(delivery, flow, startedAt, duration, result),
-        };
+        return Completed(delivery, flow, outcome.Result, startedAt, duration);
     }
+
+    private DeliveryCompletion Completed(Delivery delivery, FlowRuntime flow, ConnectorResult result, DateTimeOffset startedAt, TimeSpan duration) => result.Kind switch
+    {
+        ResultKind.Success => new DeliveryCompletion(delivery, CompletionKind.Delivered, startedAt, duration, result.StatusCode, null, startedAt),
+        ResultKind.Skipped => new DeliveryCompletion(delivery, CompletionKind.Skipped, startedAt, duration, null, result.Error, startedAt),
+        ResultKind.Permanent => Dead(delivery, startedAt, duration, result.StatusCode, result.Error),
+        _ => Retry(delivery, flow, startedAt, duration, result),
+    };
 
     private DeliveryCompletion Retry(Delivery delivery, FlowRuntime flow, DateTimeOffset startedAt, TimeSpan duration, ConnectorResult result)
     {

@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Lockstep.Configuration;
 using Lockstep.Connectors;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,7 @@ namespace Lockstep.Deliveries;
 internal sealed partial class SystemLane : IAsyncDisposable
 {
     private readonly SemaphoreSlim _slots;
+    private readonly TokenBucketRateLimiter? _rate;
     private readonly ResiliencePipeline<ConnectorResult> _pipeline;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -32,6 +34,19 @@ internal sealed partial class SystemLane : IAsyncDisposable
         _time = time;
         _logger = logger;
         _slots = new SemaphoreSlim(system.Concurrency, system.Concurrency);
+        if (system.RateLimit is { } limit)
+        {
+            _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = limit.Requests,
+                TokensPerPeriod = limit.Requests,
+                ReplenishmentPeriod = limit.Per,
+                AutoReplenishment = true,
+                // Waiters are the deliveries claimed for this lane (bounded by its claim-ahead), served in order.
+                QueueLimit = int.MaxValue,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            });
+        }
         var circuit = system.Circuit;
         _pipeline = new ResiliencePipelineBuilder<ConnectorResult> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ConnectorResult>
@@ -87,6 +102,9 @@ internal sealed partial class SystemLane : IAsyncDisposable
 
     public int Claimed => Volatile.Read(ref _claimed);
 
+    /// <summary>Deliveries waiting for the rate limit to let them go.</summary>
+    public long WaitingForRate => _rate?.GetStatistics()?.CurrentQueuedCount ?? 0;
+
     public CircuitState Circuit(DateTimeOffset now)
     {
         var state = (CircuitState)Volatile.Read(ref _state);
@@ -123,14 +141,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
     /// </summary>
     public async ValueTask<LaneResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken stopStarting, CancellationToken cancellationToken)
     {
-        try
-        {
-            await _slots.WaitAsync(stopStarting).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stopStarting.IsCancellationRequested)
-        {
-            return new LaneResult(default, TimeSpan.Zero);
-        }
+        if (!await EnterAsync(stopStarting).ConfigureAwait(false)) return new LaneResult(default, TimeSpan.Zero);
         using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.connector");
         activity?.SetTag("lockstep.system", System.Name);
         activity?.SetTag("lockstep.connector", System.Type);
@@ -160,9 +171,92 @@ internal sealed partial class SystemLane : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one batch request (one slot, one rate-limit token, one attempt for the circuit and the timeout) and returns
+    /// one result per item; like <see cref="ApplyAsync"/> it never throws but for cancellation.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<LaneResult>> ApplyBatchAsync(IBatchConnector connector, IReadOnlyList<BatchItem> items, FlowDefinition flow,
+        CancellationToken stopStarting, CancellationToken cancellationToken)
+    {
+        if (!await EnterAsync(stopStarting).ConfigureAwait(false)) return Same(items.Count, new LaneResult(default, TimeSpan.Zero));
+        using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.connector");
+        activity?.SetTag("lockstep.system", System.Name);
+        activity?.SetTag("lockstep.connector", System.Type);
+        try
+        {
+            var call = new BatchCall(connector, items, flow);
+            // The circuit sees the batch as one request: a failure if any record's result is transient.
+            await _pipeline.ExecuteAsync(static async (call, token) =>
+            {
+                var results = await call.Connector.ApplyBatchAsync(call.Items, call.Flow, token).ConfigureAwait(false);
+                if (results.Count != call.Items.Count)
+                    throw new InvalidOperationException($"the connector returned {results.Count} results for {call.Items.Count} records");
+                call.Results = results;
+                return results.FirstOrDefault(r => r.Kind == ResultKind.Transient) is { Kind: ResultKind.Transient } transient ? transient : ConnectorResult.Success();
+            }, call, cancellationToken).ConfigureAwait(false);
+            var outcomes = new LaneResult[items.Count];
+            for (var i = 0; i < outcomes.Length; i++) outcomes[i] = new LaneResult(call.Results![i], null);
+            return outcomes;
+        }
+        catch (BrokenCircuitException e)
+        {
+            return Same(items.Count, new LaneResult(default, e.RetryAfter ?? System.Circuit.BreakDuration));
+        }
+        catch (TimeoutRejectedException)
+        {
+            return Same(items.Count, new LaneResult(ConnectorResult.Transient($"timed out after {Durations.Format(System.Timeout)}"), null));
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return Same(items.Count, new LaneResult(ConnectorResult.Transient($"{e.GetType().Name}: {e.Message}"), null));
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private static LaneResult[] Same(int count, LaneResult result)
+    {
+        var results = new LaneResult[count];
+        Array.Fill(results, result);
+        return results;
+    }
+
+    // Waits for a rate-limit token, then a concurrency slot; false when stopping first. Waiting for a token is not an
+    // attempt: it comes before the attempt timeout and the circuit count.
+    private async ValueTask<bool> EnterAsync(CancellationToken stopStarting)
+    {
+        try
+        {
+            if (_rate is not null)
+            {
+                using var lease = await _rate.AcquireAsync(1, stopStarting).ConfigureAwait(false);
+            }
+            await _slots.WaitAsync(stopStarting).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (stopStarting.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private sealed class BatchCall(IBatchConnector connector, IReadOnlyList<BatchItem> items, FlowDefinition flow)
+    {
+        public IBatchConnector Connector { get; } = connector;
+
+        public IReadOnlyList<BatchItem> Items { get; } = items;
+
+        public FlowDefinition Flow { get; } = flow;
+
+        public IReadOnlyList<ConnectorResult>? Results { get; set; }
+    }
+
     public ValueTask DisposeAsync()
     {
         _slots.Dispose();
+        _rate?.Dispose();
         return Connector.DisposeAsync();
     }
 

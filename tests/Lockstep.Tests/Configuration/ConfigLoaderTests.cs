@@ -145,9 +145,9 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void Connector_types_of_later_releases_fail_as_not_supported_yet()
     {
-        var error = Assert.Single(Errors(Acceptance.Replace("type: http", "type: caldav").Replace("    url: http://127.0.0.1:9001\n    auth: { bearer: ${REGISTRY_TOKEN} }\n", "")));
+        var error = Assert.Single(Errors(Acceptance.Replace("type: http", "type: mqtt").Replace("    url: http://127.0.0.1:9001\n    auth: { bearer: ${REGISTRY_TOKEN} }\n", "")));
 
-        Assert.Contains("'caldav' is not supported yet", error.Message);
+        Assert.Contains("'mqtt' is not supported yet", error.Message);
     }
 
     [Fact]
