@@ -29,12 +29,17 @@ public sealed partial class ConfigLoader
                     if (ReadWebhook(name, source, limits) is { } hook) sources.Add(hook);
                     break;
                 case "sql-poll":
-                    source.Error("type", "source type 'sql-poll' is not supported yet (supported: http-poll, webhook)");
+                    source.Error("type", $"source type 'sql-poll' is not supported yet (supported: {SourceTypes()})");
                     break;
                 case null:
                     break;
                 default:
-                    source.Error("type", $"unknown source type '{type}' (supported: http-poll, webhook)");
+                    if (_factories.TryGetValue(type, out var factory) && factory.SubscriptionKeys.Count > 0)
+                    {
+                        if (ReadSubscription(name, source, factory, systems, limits) is { } subscription) sources.Add(subscription);
+                        break;
+                    }
+                    source.Error("type", $"unknown source type '{type}' (supported: {SourceTypes()})");
                     break;
             }
         }

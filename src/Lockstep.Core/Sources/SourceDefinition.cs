@@ -16,4 +16,8 @@ public sealed record SourceDefinition(
     int MaxPages,
     ItemShape Shape,
     WebhookVerification? Verification,
-    int Line);
+    int Line)
+{
+    /// <summary>For a broker subscription: its connector's own settings (subject, queue or topic, consumer name, prefetch).</summary>
+    public object? Settings { get; init; }
+}

@@ -7,4 +7,6 @@ public enum SourceKind
     HttpPoll = 0,
     /// <summary><c>type: webhook</c>: pushes to <c>POST /webhooks/{source}</c>, verified.</summary>
     Webhook = 1,
+    /// <summary><c>type: nats|amqp|mqtt</c>: a long-running broker consumer (<see cref="ISubscription"/>), acknowledged after the commit.</summary>
+    Subscription = 2,
 }
