@@ -34,7 +34,8 @@ internal sealed class NatsConnector(NatsSystemOptions options, SystemDefinition 
             foreach (var (name, value) in flow.Headers) headers[name] = value;
             var ack = await jetStream.PublishAsync(subject, Tombstone.Body(delivery, body).ToArray(), opts: new NatsJSPubOpts { MsgId = delivery.IdempotencyKey },
                 headers: headers, cancellationToken: cancellationToken).ConfigureAwait(false);
-            ack.EnsureSuccess();
+            // A duplicate ack is what a retry after a lost ack gets: the stream already holds the message.
+            if (!ack.Duplicate) ack.EnsureSuccess();
             // Checkpoint: the stream holds the message (or already held it: a duplicate within the dedupe window).
             return ConnectorResult.Success();
         }

@@ -33,6 +33,7 @@ internal sealed class NatsSubscription(NatsSubscriptionOptions options, NatsSyst
             // Checkpoint: committed to the journal; only now may JetStream forget it.
             await message.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
+        cancellationToken.ThrowIfCancellationRequested();
         throw new InvalidOperationException($"the consumer {options.Durable} on stream {options.Stream} stopped delivering");
     }
 
