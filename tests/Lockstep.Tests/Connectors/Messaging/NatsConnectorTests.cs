@@ -8,6 +8,7 @@ using Lockstep.Tests.Support;
 namespace Lockstep.Tests.Connectors.Messaging;
 
 /// <summary>The nats target against a real nats-server with JetStream (tests/services.sh).</summary>
+[Collection("nats broker")]
 public sealed class NatsConnectorTests
 {
     private readonly string _id = Guid.NewGuid().ToString("N")[..10];

@@ -7,6 +7,7 @@ using Lockstep.Tests.Support;
 namespace Lockstep.Tests.Connectors.Messaging;
 
 /// <summary>The nats subscription source against a real nats-server with JetStream.</summary>
+[Collection("nats broker")]
 public sealed class NatsSourceTests
 {
     private readonly string _id = Guid.NewGuid().ToString("N")[..10];
