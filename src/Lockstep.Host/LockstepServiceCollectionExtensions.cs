@@ -20,7 +20,8 @@ public static class LockstepServiceCollectionExtensions
 {
     /// <summary>The connector families this build ships.</summary>
     public static IReadOnlyList<IConnectorFactory> ConnectorFactories { get; } = [new HttpConnectorFactory(), new Connectors.Http.Webhooks.WebhookConnectorFactory(), new Connectors.Http.Files.FileConnectorFactory(),
-        new Connectors.Messaging.Nats.NatsConnectorFactory(), new Connectors.Messaging.Amqp.AmqpConnectorFactory()];
+        new Connectors.Messaging.Nats.NatsConnectorFactory(), new Connectors.Messaging.Amqp.AmqpConnectorFactory(),
+        new Connectors.Messaging.Mqtt.MqttConnectorFactory()];
 
     /// <summary>Loads and validates the YAML file (throws <see cref="ConfigException"/> listing every error) and registers the engine.</summary>
     public static IServiceCollection AddLockstep(this IServiceCollection services, string configPath) =>

@@ -51,7 +51,8 @@ internal sealed class AmqpSubscription(AmqpSubscriptionOptions options, AmqpSyst
             catch (Exception e)
             {
                 failed = true;
-                ended.TrySetException(e);
+                if (cancellationToken.IsCancellationRequested) ended.TrySetCanceled(cancellationToken);
+                else ended.TrySetException(e);
             }
         };
         channel.ChannelShutdownAsync += (_, reason) =>
