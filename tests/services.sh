@@ -92,7 +92,7 @@ ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT=$epmd \
   svc_ctl rabbit "
 rctl() { (cd '$d' && as_user rabbitmq env $env /usr/lib/rabbitmq/bin/rabbitmqctl \"\$@\"); }
 case \"\$1\" in
-  start) (cd '$d' && exec </dev/null && as_user rabbitmq env $env /usr/lib/rabbitmq/bin/rabbitmq-server >'$d/out.log' 2>&1) &
+  start) (cd '$d' && exec </dev/null && as_user rabbitmq env $env /usr/lib/rabbitmq/bin/rabbitmq-server >'$d/out.log' 2>&1) >/dev/null 2>&1 &
          echo \$! > '$d/launcher.pid'
          wait_tcp $port '$d/launcher.pid' 120 && rctl await_startup --timeout 60 >/dev/null ;;
   stop) rctl stop '$d/pid' >/dev/null 2>&1 || stop_pidfile '$d/pid' TERM; wait_closed $port ;;

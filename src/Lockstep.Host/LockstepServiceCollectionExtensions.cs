@@ -20,7 +20,9 @@ public static class LockstepServiceCollectionExtensions
 {
     /// <summary>The connector families this build ships.</summary>
     public static IReadOnlyList<IConnectorFactory> ConnectorFactories { get; } = [new HttpConnectorFactory(), new Connectors.Http.Webhooks.WebhookConnectorFactory(), new Connectors.Http.Files.FileConnectorFactory(),
-        Connectors.Sql.SqlConnectorFactory.Postgres, Connectors.Sql.SqlConnectorFactory.Sqlite, new Connectors.CalDav.CalDavConnectorFactory()];
+        Connectors.Sql.SqlConnectorFactory.Postgres, Connectors.Sql.SqlConnectorFactory.Sqlite, new Connectors.CalDav.CalDavConnectorFactory(),
+        new Connectors.Messaging.Nats.NatsConnectorFactory(), new Connectors.Messaging.Amqp.AmqpConnectorFactory(),
+        new Connectors.Messaging.Mqtt.MqttConnectorFactory()];
 
     /// <summary>Loads and validates the YAML file (throws <see cref="ConfigException"/> listing every error) and registers the engine.</summary>
     public static IServiceCollection AddLockstep(this IServiceCollection services, string configPath) =>
@@ -57,7 +59,7 @@ public static class LockstepServiceCollectionExtensions
             var factories = ConnectorFactories.Concat(config.ExtraConnectors).Concat(extraFactories ?? []).ToDictionary(f => f.Type, StringComparer.Ordinal);
             var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
             var sources = CreateSources(config, context);
-            return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging, CreateNotifiers(config, context));
+            return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging, CreateNotifiers(config, context), CreateSubscriptions(config, context));
         });
         services.AddSingleton<IJournalQueries>(sp => sp.GetRequiredService<SqliteJournal>());
         services.AddSingleton(sp => new Metrics.LockstepMetrics(sp.GetRequiredService<LockstepEngine>()));
@@ -76,11 +78,19 @@ public static class LockstepServiceCollectionExtensions
         config.Notify.ToDictionary(c => c.Name, c => (Notifications.INotifier)new Connectors.Http.Webhooks.WebhookNotifier(
             (Notifications.WebhookChannelSettings)c.Settings!, context), StringComparer.Ordinal);
 
+    /// <summary>The broker subscription sources of a config, each built by the connector family of the system it consumes from.</summary>
+    public static Dictionary<string, ISubscription> CreateSubscriptions(LockstepConfig config, ConnectorContext context)
+    {
+        var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
+        return config.Sources.Where(s => s.Kind == SourceKind.Subscription).ToDictionary(
+            s => s.Name, s => factories[config.Systems[s.System!].Type].CreateSubscription(s, config.Systems[s.System!], context), StringComparer.Ordinal);
+    }
+
     /// <summary>The poll sources of a config, each built by the connector family of the system it reads from.</summary>
     public static Dictionary<string, ISource> CreateSources(LockstepConfig config, ConnectorContext context)
     {
         var factories = ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
-        return config.Sources.Where(s => s.Kind != SourceKind.Webhook).ToDictionary(
+        return config.Sources.Where(s => s.Kind is SourceKind.HttpPoll or SourceKind.SqlPoll).ToDictionary(
             s => s.Name, s => factories[config.Systems[s.System!].Type].CreateSource(s, config.Systems[s.System!], context), StringComparer.Ordinal);
     }
 }

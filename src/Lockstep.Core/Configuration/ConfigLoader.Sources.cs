@@ -36,7 +36,12 @@ public sealed partial class ConfigLoader
                 case null:
                     break;
                 default:
-                    source.Error("type", $"unknown source type '{type}' (supported: http-poll, sql-poll, webhook)");
+                    if (_factories.TryGetValue(type, out var factory) && factory.SubscriptionKeys.Count > 0)
+                    {
+                        if (ReadSubscription(name, source, factory, systems, limits) is { } subscription) sources.Add(subscription);
+                        break;
+                    }
+                    source.Error("type", $"unknown source type '{type}' (supported: {SourceTypes()})");
                     break;
             }
         }

@@ -24,6 +24,16 @@ public interface IConnectorFactory
     /// <summary>A poll source reading from a system of this type.</summary>
     Sources.ISource CreateSource(Sources.SourceDefinition source, SystemDefinition system, ConnectorContext context);
 
+    /// <summary>Keys a broker subscription source (<c>sources.NAME: {type: THIS, from: SYSTEM}</c>) may have besides the shape keys; empty when this family has none.</summary>
+    IReadOnlyCollection<string> SubscriptionKeys => [];
+
+    /// <summary>Validates a subscription source's own keys (subject, queue, topic, consumer, prefetch); null when invalid.</summary>
+    object? BindSubscription(ConfigSection source, SystemDefinition system) => null;
+
+    /// <summary>A long-running consumer reading from a system of this type.</summary>
+    Sources.ISubscription CreateSubscription(Sources.SourceDefinition source, SystemDefinition system, ConnectorContext context) =>
+        throw new NotSupportedException($"a {Type} system has no subscription sources");
+
     /// <summary>Whether a flow to this type can be reconciled (it has a read operation); null if it can, else why not.</summary>
     string? CannotReconcile(FlowDefinition flow);
 }

@@ -30,6 +30,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly Dictionary<string, string> _flowSystems;
     private readonly Dictionary<string, SourceRunner> _polls = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WebhookReceiver> _webhooks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SubscriptionRunner> _subscriptions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ScheduledJob> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Reconciler> _reconcilers = new(StringComparer.Ordinal);
     private readonly IReconcileStore? _reconcileStore;
@@ -49,7 +50,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     public LockstepEngine(
         LockstepConfig config, IJournal journal, IDeadLetters deadLetters, IJournalQueries queries,
         IReadOnlyDictionary<string, IConnector> connectors, IReadOnlyDictionary<string, ISource> sources, TimeProvider time, ILoggerFactory logging,
-        IReadOnlyDictionary<string, Notifications.INotifier>? notifiers = null)
+        IReadOnlyDictionary<string, Notifications.INotifier>? notifiers = null, IReadOnlyDictionary<string, ISubscription>? subscriptions = null)
     {
         Config = config;
         _journal = journal;
@@ -83,6 +84,14 @@ public sealed class LockstepEngine : IAsyncDisposable
         var sourceLogger = logging.CreateLogger("Lockstep.Sources");
         foreach (var source in config.Sources)
         {
+            if (source.Kind == SourceKind.Subscription)
+            {
+                var subscription = subscriptions?.GetValueOrDefault(source.Name) ?? throw new InvalidOperationException($"no subscription was built for source '{source.Name}'");
+                var consumer = new SubscriptionRunner(source, subscription, _intake, config.Mapping, time, sourceLogger, config.Secrets);
+                consumer.Accepted += () => Counters.Add(new AppendResult(1, 0, 0));
+                _subscriptions[source.Name] = consumer;
+                continue;
+            }
             if (source.Kind == SourceKind.Webhook)
             {
                 _webhooks[source.Name] = new WebhookReceiver(source, _intake, config.Mapping, time, sourceLogger);
@@ -138,6 +147,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         _intake.Start();
         _loop.Start();
         foreach (var job in _jobs.Values) _schedules.Add(Task.Run(() => job.RunScheduleAsync(_stopping.Token), CancellationToken.None));
+        foreach (var consumer in _subscriptions.Values) _schedules.Add(Task.Run(() => consumer.RunAsync(_stopping.Token), CancellationToken.None));
         _schedules.Add(Task.Run(() => _notices.RunAsync(_stopping.Token), CancellationToken.None));
         Volatile.Write(ref _started, 1);
     }
@@ -186,11 +196,12 @@ public sealed class LockstepEngine : IAsyncDisposable
                     .ToDictionary(j => j.Key["schedule:".Length..], j => j.Value.Status, StringComparer.Ordinal),
             };
         }
-        if (_polls.Count + _webhooks.Count > 0)
+        if (_polls.Count + _webhooks.Count + _subscriptions.Count > 0)
         {
             var sources = new SortedDictionary<string, SourceStatus>(StringComparer.Ordinal);
             foreach (var (name, runner) in _polls) sources[name] = runner.Status with { NextRunAt = _jobs[name].Status.NextRunAt };
             foreach (var (name, receiver) in _webhooks) sources[name] = receiver.Status;
+            foreach (var (name, consumer) in _subscriptions) sources[name] = consumer.Status;
             report = report with { Sources = sources };
         }
         return report;
@@ -264,6 +275,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         foreach (var scripts in _scripts) scripts.Dispose();
         foreach (var runner in _polls.Values) await runner.DisposeAsync().ConfigureAwait(false);
         foreach (var receiver in _webhooks.Values) receiver.Dispose();
+        foreach (var consumer in _subscriptions.Values) await consumer.DisposeAsync().ConfigureAwait(false);
         foreach (var job in _jobs.Values) job.Dispose();
         await _notices.DisposeAsync().ConfigureAwait(false);
         foreach (var reconciler in _reconcilers.Values) reconciler.Dispose();

@@ -9,4 +9,6 @@ public enum SourceKind
     Webhook = 1,
     /// <summary><c>type: sql-poll</c>: a PostgreSQL or SQLite table or query read on a schedule by a cursor column.</summary>
     SqlPoll = 2,
+    /// <summary><c>type: nats|amqp|mqtt</c>: a long-running broker consumer (<see cref="ISubscription"/>), acknowledged after the commit.</summary>
+    Subscription = 3,
 }

@@ -52,7 +52,7 @@ internal sealed class TestEngine : IAsyncDisposable
         var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
         var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
         var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging,
-            LockstepServiceCollectionExtensions.CreateNotifiers(config, context));
+            LockstepServiceCollectionExtensions.CreateNotifiers(config, context), LockstepServiceCollectionExtensions.CreateSubscriptions(config, context));
         await engine.StartAsync(CancellationToken.None);
         return new TestEngine(engine, config, folder, logs, ownsFolder);
     }

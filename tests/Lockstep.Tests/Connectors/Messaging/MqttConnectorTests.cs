@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+using Lockstep.Connectors;
+using Lockstep.Deliveries;
+using Lockstep.Host;
+using Lockstep.Records;
+using Lockstep.Tests.Support;
+
+namespace Lockstep.Tests.Connectors.Messaging;
+
+/// <summary>The mqtt target against a real Mosquitto (tests/services.sh).</summary>
+[Collection("mqtt broker")]
+public sealed class MqttConnectorTests
+{
+    private readonly string _id = Guid.NewGuid().ToString("N")[..10];
+
+    private string Yaml => $$"""
+        storage: sqlite:lockstep.db
+        systems:
+          bus: { type: mqtt, url: {{TestServers.Mqtt}}, clientId: target-{{_id}}, timeout: 5s }
+        flows:
+          permits-to-bus:
+            entity: permit
+            to: bus
+            topic: t{{_id}}/{entity}/{key}
+            map: (p) => ({ id: p.id, status: p.status, rev: p.rev })
+            retry: { maxAttempts: 1000, initialDelay: 50ms, maxDelay: 500ms }
+        """;
+
+    [Fact]
+    public async Task Every_version_is_acknowledged_once_in_per_record_order_with_its_lockstep_id()
+    {
+        await using var probe = await MqttProbe.ConnectAsync($"t{_id}/#");
+        await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System);
+
+        for (var version = 1; version <= 3; version++)
+        {
+            await engine.PublishAsync([.. Enumerable.Range(1, 20).Select(i => TestEngine.Permit($"P-{i}", version))]);
+            await engine.WaitForStateAsync("synced");
+        }
+        await Eventually.WaitAsync(() => probe.Received.Count >= 60, "60 messages at the subscriber");
+
+        var messages = probe.Received.ToList();
+        Assert.Equal(60, messages.Count);
+        Assert.Equal(60, messages.Select(m => m.Id).Distinct().Count());
+        foreach (var group in messages.GroupBy(m => m.Topic))
+            Assert.Equal([1L, 2L, 3L], group.Select(m => long.Parse(m.Id!.Split(':')[^1], CultureInfo.InvariantCulture)));
+        Assert.Contains(messages, m => m.Id == "permits-to-bus:permit:P-7:3" && m.Topic == $"t{_id}/permit/P-7"
+            && JsonDocument.Parse(m.Body).RootElement.GetProperty("rev").GetInt32() == 3);
+    }
+
+    [Fact]
+    public async Task A_retry_carries_the_same_lockstep_id_and_a_broker_down_is_transient()
+    {
+        await using var probe = await MqttProbe.ConnectAsync($"t{_id}/#");
+        using var folder = new TempFolder();
+        var config = TestEngine.Load(Yaml, folder.Path);
+        var context = new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets);
+        var factory = LockstepServiceCollectionExtensions.ConnectorFactories.Single(f => f.Type == "mqtt");
+        await using var connector = factory.Create(config.Systems["bus"], context);
+        var down = TestEngine.Load(Yaml.Replace(TestServers.Mqtt, "mqtt://127.0.0.1:1", StringComparison.Ordinal), folder.Path);
+        await using var unreachable = factory.Create(down.Systems["bus"], context);
+        var delivery = new Delivery(1, "permits-to-bus", "bus", "permit", "P-1", 1, RecordOp.Upsert, "e1", "permitApproved", null, 1);
+
+        var first = await connector.ApplyAsync(delivery, config.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        var retry = await connector.ApplyAsync(delivery with { Attempt = 2 }, config.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        var failed = await unreachable.ApplyAsync(delivery, down.Flows[0], "{}"u8.ToArray(), CancellationToken.None);
+
+        Assert.True(first.Kind == ResultKind.Success, first.Error);
+        Assert.True(retry.Kind == ResultKind.Success, retry.Error);
+        await Eventually.WaitAsync(() => probe.Received.Count >= 2, "both copies at the subscriber");
+        Assert.Equal(["permits-to-bus:permit:P-1:1", "permits-to-bus:permit:P-1:1"], probe.Received.Select(m => m.Id));
+        Assert.Equal(ResultKind.Transient, failed.Kind);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Lockstep.Connectors;
+using Lockstep.Deliveries;
+using Lockstep.Host;
+using Lockstep.Records;
+using Lockstep.Tests.Support;
+
+namespace Lockstep.Tests.Connectors.Messaging;
+
+/// <summary>The nats target against a real nats-server with JetStream (tests/services.sh).</summary>
+[Collection("nats broker")]
+public sealed class NatsConnectorTests
+{
+    private readonly string _id = Guid.NewGuid().ToString("N")[..10];
+
+    private string Yaml => $$"""
+        storage: sqlite:lockstep.db
+        systems:
+          bus:
+            type: nats
+            url: {{TestServers.Nats}}
+            stream: T{{_id}}
+            subjects: [t{{_id}}.>]
+            timeout: 5s
+            circuit: { minimumThroughput: 1000 }
+        flows:
+          permits-to-bus:
+            entity: permit
+            to: bus
+            subject: t{{_id}}.{entity}.{key}
+            map: (p) => ({ id: p.id, status: p.status, rev: p.rev })
+            retry: { maxAttempts: 1000, initialDelay: 50ms, maxDelay: 500ms }
+        """;
+
+    [Fact]
+    public async Task Every_version_reaches_the_stream_once_in_per_record_order()
+    {
+        await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System);
+        await using var probe = new NatsProbe();
+
+        for (var version = 1; version <= 3; version++)
+        {
+            await engine.PublishAsync([.. Enumerable.Range(1, 20).Select(i => TestEngine.Permit($"P-{i}", version))]);
+            await engine.WaitForStateAsync("synced");
+        }
+        await engine.PublishAsync(TestEngine.Permit("P-1", 4, op: RecordOp.Delete));
+        await engine.WaitForStateAsync("synced");
+
+        var messages = await probe.ReadAllAsync($"T{_id}");
+        Assert.Equal(61, messages.Count);
+        Assert.Equal(messages.Count, messages.Select(m => m.MsgId).Distinct().Count());
+        foreach (var group in messages.Where(m => m.MsgId!.Contains(":P-", StringComparison.Ordinal)).GroupBy(m => m.Subject))
+        {
+            var versions = group.Select(m => long.Parse(m.MsgId!.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(versions.Order(), versions);
+        }
+        Assert.Contains(messages, m => m.MsgId == "permits-to-bus:permit:P-7:3" && m.Subject == $"t{_id}.permit.P-7"
+            && JsonDocument.Parse(m.Body).RootElement.GetProperty("rev").GetInt32() == 3);
+        Assert.Contains(messages, m => m.MsgId == "permits-to-bus:permit:P-1:4" && JsonDocument.Parse(m.Body).RootElement.GetProperty("deleted").GetBoolean());
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_twice_is_stored_once()
+    {
+        using var folder = new TempFolder();
+        var config = TestEngine.Load(Yaml, folder.Path);
+        var context = new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets);
+        var system = config.Systems["bus"];
+        await using var connector = LockstepServiceCollectionExtensions.ConnectorFactories.Single(f => f.Type == "nats").Create(system, context);
+        await using var probe = new NatsProbe();
+        var delivery = new Delivery(1, "permits-to-bus", "bus", "permit", "P-1", 1, RecordOp.Upsert, "e1", "permitApproved", null, 1);
+
+        var first = await connector.ApplyAsync(delivery, config.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        var retry = await connector.ApplyAsync(delivery with { Attempt = 2 }, config.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+
+        Assert.True(first.Kind == ResultKind.Success, first.Error);
+        Assert.True(retry.Kind == ResultKind.Success, retry.Error);
+        Assert.Equal(1, await probe.CountAsync($"T{_id}"));
+    }
+
+    [Fact]
+    public async Task A_broker_down_is_transient_and_a_refused_subject_is_permanent()
+    {
+        using var folder = new TempFolder();
+        var yaml = Yaml.Replace($"url: {TestServers.Nats}", "url: nats://127.0.0.1:1", StringComparison.Ordinal);
+        var config = TestEngine.Load(yaml, folder.Path);
+        var context = new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets);
+        await using var down = LockstepServiceCollectionExtensions.ConnectorFactories.Single(f => f.Type == "nats").Create(config.Systems["bus"], context);
+        var delivery = new Delivery(1, "permits-to-bus", "bus", "permit", "P-1", 1, RecordOp.Upsert, "e1", "permitApproved", null, 1);
+
+        var result = await down.ApplyAsync(delivery, config.Flows[0], "{}"u8.ToArray(), CancellationToken.None);
+
+        Assert.Equal(ResultKind.Transient, result.Kind);
+    }
+
+    [Fact]
+    public async Task A_broker_restart_during_delivery_loses_nothing()
+    {
+        await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System);
+        await using var probe = new NatsProbe();
+        await engine.PublishAsync([.. Enumerable.Range(1, 10).Select(i => TestEngine.Permit($"P-{i}", 1))]);
+        await engine.WaitForStateAsync("synced");
+
+        await TestServers.ControlAsync("NATS", "kill");
+        try
+        {
+            await engine.PublishAsync([.. Enumerable.Range(11, 40).Select(i => TestEngine.Permit($"P-{i}", 1))]);
+            await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Flows["permits-to-bus"].LastFailureAt is not null, "a delivery retrying while NATS is down", signal: engine.Committed);
+        }
+        finally
+        {
+            await TestServers.ControlAsync("NATS", "start");
+        }
+        await engine.WaitForStateAsync("synced");
+
+        var messages = await probe.ReadAllAsync($"T{_id}");
+        Assert.Equal(50, messages.Count);
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => $"permits-to-bus:permit:P-{i}:1").Order(), messages.Select(m => m.MsgId!).Order());
+    }
+}
