@@ -36,6 +36,7 @@ public static class LockstepHost
         builder.Logging.AddFilter("Lockstep", engineLogLevel);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddLockstep(config);
+        builder.Services.AddSingleton<Dashboard.StatusFeed>();
         if (config.Server.IntakeRequestsPerSecond is { } perSecond)
         {
             builder.Services.AddRateLimiter(o =>
