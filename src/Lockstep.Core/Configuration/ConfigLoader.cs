@@ -213,7 +213,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
     {
         var d = ServerOptions.Default;
         if (section is null) return d;
-        section.CheckKeys(["urls", "maxBodySize", "intakeRateLimit"], ["tls"]);
+        section.CheckKeys(["urls", "maxBodySize", "intakeRateLimit", "tls"]);
         int? perSecond = null;
         var burst = 0;
         if (section.Section("intakeRateLimit") is { } limit)
@@ -222,7 +222,33 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             perSecond = limit.Int("requestsPerSecond", 1, 1_000_000) ?? 100;
             burst = limit.Int("burst", 1, 10_000_000) ?? perSecond.Value * 2;
         }
-        return new ServerOptions(section.String("urls"), section.Size("maxBodySize", 1024, 1024L * 1024 * 1024) ?? d.MaxBodyBytes, perSecond, burst);
+        return new ServerOptions(section.String("urls"), section.Size("maxBodySize", 1024, 1024L * 1024 * 1024) ?? d.MaxBodyBytes, perSecond, burst)
+        {
+            Tls = ReadTls(section.Section("tls")),
+        };
+    }
+
+    private static ServerTls? ReadTls(ConfigSection? section)
+    {
+        if (section is null) return null;
+        section.CheckKeys(["certificate", "key", "password"]);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(section.Context.File)) ?? ".";
+        string? Existing(string key, bool required)
+        {
+            var text = section.String(key, required);
+            if (text is null) return null;
+            var path = Path.IsPathRooted(text) ? text : Path.GetFullPath(Path.Combine(folder, text));
+            if (File.Exists(path)) return path;
+            section.Error(key, $"file '{path}' does not exist");
+            return null;
+        }
+        var certificate = Existing("certificate", required: true);
+        var key = Existing("key", required: false);
+        var password = section.SecretValue("password");
+        var pfx = certificate is not null && (certificate.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || certificate.EndsWith(".p12", StringComparison.OrdinalIgnoreCase));
+        if (certificate is not null && !pfx && key is null && !section.Has("key")) section.Error("key", "is required with a PEM certificate (or give a .pfx/.p12 file as certificate)");
+        if (pfx && section.Has("key")) section.Error("key", "is not used with a .pfx/.p12 certificate (it holds the key; use password if it has one)");
+        return certificate is null || (!pfx && key is null) ? null : new ServerTls(certificate, pfx ? null : key, password);
     }
 
     private static DeliveryOptions ReadDelivery(ConfigSection? section)
