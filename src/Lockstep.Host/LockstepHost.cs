@@ -15,6 +15,9 @@ public static class LockstepHost
 {
     public const string DefaultUrls = "http://127.0.0.1:7070";
 
+    /// <summary>Where the listener binds when <c>server.tls</c> is set and <c>server.urls</c> is not.</summary>
+    public const string DefaultHttpsUrls = "https://127.0.0.1:7070";
+
     /// <summary>The rate-limit policy on publish and webhook endpoints (when <c>server.intakeRateLimit</c> is set).</summary>
     internal const string IntakePolicy = "intake";
 
@@ -26,8 +29,15 @@ public static class LockstepHost
     public static WebApplication Build(LockstepConfig config, string? urls, Action<IServiceCollection>? configure = null, LogLevel engineLogLevel = LogLevel.Information, bool jsonLogs = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(urls ?? config.Server.Urls ?? DefaultUrls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(config.Server.MaxBodyBytes, 1024 * 1024));
+        builder.WebHost.UseUrls(urls ?? config.Server.Urls ?? (config.Server.Tls is null ? DefaultUrls : DefaultHttpsUrls));
+        // Loaded once at start: a certificate that cannot be read stops the start with the reason.
+        var certificate = config.Server.Tls is { } tls ? Security.ListenerCertificate.Load(tls) : null;
+        if (certificate is not null) builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = Math.Max(config.Server.MaxBodyBytes, 1024 * 1024);
+            if (certificate is not null) k.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+        });
         builder.Logging.ClearProviders();
         if (jsonLogs) builder.Logging.AddJsonConsole(o => { o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffK"; o.UseUtcTimestamp = true; });
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
@@ -36,6 +46,7 @@ public static class LockstepHost
         builder.Logging.AddFilter("Lockstep", engineLogLevel);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddLockstep(config);
+        builder.Services.AddSingleton<Dashboard.StatusFeed>();
         if (config.Server.IntakeRequestsPerSecond is { } perSecond)
         {
             builder.Services.AddRateLimiter(o =>

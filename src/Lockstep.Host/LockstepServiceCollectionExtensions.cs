@@ -75,8 +75,12 @@ public static class LockstepServiceCollectionExtensions
 
     /// <summary>The admin notice channels of a config.</summary>
     public static Dictionary<string, Notifications.INotifier> CreateNotifiers(LockstepConfig config, ConnectorContext context) =>
-        config.Notify.ToDictionary(c => c.Name, c => (Notifications.INotifier)new Connectors.Http.Webhooks.WebhookNotifier(
-            (Notifications.WebhookChannelSettings)c.Settings!, context), StringComparer.Ordinal);
+        config.Notify.ToDictionary(c => c.Name, c => c.Settings switch
+        {
+            Notifications.EmailChannelSettings email => (Notifications.INotifier)new Connectors.Email.EmailNotifier(email, context),
+            Notifications.WebhookChannelSettings webhook => new Connectors.Http.Webhooks.WebhookNotifier(webhook, context),
+            _ => throw new InvalidOperationException($"notify.{c.Name}: channel type '{c.Type}' is not supported yet"),
+        }, StringComparer.Ordinal);
 
     /// <summary>The broker subscription sources of a config, each built by the connector family of the system it consumes from.</summary>
     public static Dictionary<string, ISubscription> CreateSubscriptions(LockstepConfig config, ConnectorContext context)

@@ -225,7 +225,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
     {
         var d = ServerOptions.Default;
         if (section is null) return d;
-        section.CheckKeys(["urls", "maxBodySize", "intakeRateLimit"], ["tls"]);
+        section.CheckKeys(["urls", "maxBodySize", "intakeRateLimit", "tls"]);
         int? perSecond = null;
         var burst = 0;
         if (section.Section("intakeRateLimit") is { } limit)
@@ -234,7 +234,33 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             perSecond = limit.Int("requestsPerSecond", 1, 1_000_000) ?? 100;
             burst = limit.Int("burst", 1, 10_000_000) ?? perSecond.Value * 2;
         }
-        return new ServerOptions(section.String("urls"), section.Size("maxBodySize", 1024, 1024L * 1024 * 1024) ?? d.MaxBodyBytes, perSecond, burst);
+        return new ServerOptions(section.String("urls"), section.Size("maxBodySize", 1024, 1024L * 1024 * 1024) ?? d.MaxBodyBytes, perSecond, burst)
+        {
+            Tls = ReadTls(section.Section("tls")),
+        };
+    }
+
+    private static ServerTls? ReadTls(ConfigSection? section)
+    {
+        if (section is null) return null;
+        section.CheckKeys(["certificate", "key", "password"]);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(section.Context.File)) ?? ".";
+        string? Existing(string key, bool required)
+        {
+            var text = section.String(key, required);
+            if (text is null) return null;
+            var path = Path.IsPathRooted(text) ? text : Path.GetFullPath(Path.Combine(folder, text));
+            if (File.Exists(path)) return path;
+            section.Error(key, $"file '{path}' does not exist");
+            return null;
+        }
+        var certificate = Existing("certificate", required: true);
+        var key = Existing("key", required: false);
+        var password = section.SecretValue("password");
+        var pfx = certificate is not null && (certificate.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || certificate.EndsWith(".p12", StringComparison.OrdinalIgnoreCase));
+        if (certificate is not null && !pfx && key is null && !section.Has("key")) section.Error("key", "is required with a PEM certificate (or give a .pfx/.p12 file as certificate)");
+        if (pfx && section.Has("key")) section.Error("key", "is not used with a .pfx/.p12 certificate (it holds the key; use password if it has one)");
+        return certificate is null || (!pfx && key is null) ? null : new ServerTls(certificate, pfx ? null : key, password);
     }
 
     private static DeliveryOptions ReadDelivery(ConfigSection? section)
@@ -266,13 +292,13 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         if (section is null) return channels;
         foreach (var (name, channel) in section.Entries())
         {
-            channel.CheckKeys(["type", "url", "secret", "secrets", "on", "window"]);
             var type = channel.String("type", required: true);
-            if (type is not null and not "webhook")
+            if (type is not null and not "webhook" and not "email")
             {
-                channel.Error("type", type == "email" ? "email notices are not supported yet (use type: webhook)" : $"unknown channel type '{type}' (supported: webhook)");
+                channel.Error("type", $"unknown channel type '{type}' (supported: webhook, email)");
                 continue;
             }
+            channel.CheckKeys(type == "email" ? ["type", "smtp", "from", "to", "on", "window"] : ["type", "url", "secret", "secrets", "on", "window"]);
             var kinds = new HashSet<Notifications.NoticeKind>();
             foreach (var on in channel.StringList("on"))
             {
@@ -289,14 +315,51 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             }
             if (kinds.Count == 0 && !channel.Has("on")) kinds = [.. Enum.GetValues<Notifications.NoticeKind>()];
             var window = channel.Duration("window", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) ?? TimeSpan.FromMinutes(1);
-            var endpoint = channel.HttpUrl("url", required: true);
-            var secrets = channel.WebhookSecrets("secret", "secrets");
-            if (secrets.Count == 0 && !channel.Has("secret") && !channel.Has("secrets")) channel.Error("needs 'secret' (whsec_...) to sign notices with");
-            if (type is null || endpoint is null || secrets.Count == 0) continue;
-            channels.Add(new Notifications.NotifyChannel(name, type, kinds, window, new Notifications.WebhookChannelSettings(endpoint, secrets)));
+            object? settings = type == "email" ? ReadEmail(channel) : ReadWebhookChannel(channel);
+            if (type is null || settings is null) continue;
+            channels.Add(new Notifications.NotifyChannel(name, type, kinds, window, settings));
         }
         return channels;
     }
+
+    private static Notifications.WebhookChannelSettings? ReadWebhookChannel(ConfigSection channel)
+    {
+        var endpoint = channel.HttpUrl("url", required: true);
+        var secrets = channel.WebhookSecrets("secret", "secrets");
+        if (secrets.Count == 0 && !channel.Has("secret") && !channel.Has("secrets")) channel.Error("needs 'secret' (whsec_...) to sign notices with");
+        return endpoint is null || secrets.Count == 0 ? null : new Notifications.WebhookChannelSettings(endpoint, secrets);
+    }
+
+    private static Notifications.EmailChannelSettings? ReadEmail(ConfigSection channel)
+    {
+        var smtp = channel.Section("smtp", required: true);
+        var from = channel.String("from", required: true);
+        var to = channel.StringList("to");
+        if (to.Count == 0) channel.Error("to", "is required: the addresses notices go to, e.g. [ops@example.org]");
+        foreach (var address in to.Append(from).OfType<string>().Where(a => !MimeAddress().IsMatch(a)))
+            channel.Error(address == from ? "from" : "to", $"'{address}' is not an email address");
+        if (smtp is null) return null;
+        smtp.CheckKeys(["host", "port", "user", "password", "tls"]);
+        var host = smtp.String("host", required: true);
+        var tlsText = smtp.String("tls") ?? "starttls";
+        Notifications.SmtpSecurity? security = tlsText switch
+        {
+            "none" => Notifications.SmtpSecurity.None,
+            "starttls" => Notifications.SmtpSecurity.StartTls,
+            "tls" => Notifications.SmtpSecurity.Tls,
+            _ => null,
+        };
+        if (security is null) smtp.Error("tls", $"'{tlsText}' is not one of none, starttls, tls");
+        var port = smtp.Int("port", 1, 65535) ?? (security == Notifications.SmtpSecurity.Tls ? 465 : 587);
+        var user = smtp.String("user");
+        var password = smtp.SecretValue("password");
+        if (password is not null && user is null) smtp.Error("user", "is required with 'password'");
+        if (host is null || from is null || to.Count == 0 || security is null) return null;
+        return new Notifications.EmailChannelSettings(host, port, user, password, security.Value, from, to);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[^@\s<>]+@[^@\s<>]+$")]
+    private static partial System.Text.RegularExpressions.Regex MimeAddress();
 
     private static Encryption.EncryptOptions? ReadEncrypt(ConfigSection? section)
     {

@@ -7,4 +7,7 @@ namespace Lockstep.Configuration;
 public sealed record ServerOptions(string? Urls, long MaxBodyBytes, int? IntakeRequestsPerSecond = null, int IntakeBurst = 0)
 {
     public static ServerOptions Default { get; } = new(null, 4 * 1024 * 1024);
+
+    /// <summary>HTTPS for the listener (<c>server.tls</c>); null serves plain HTTP.</summary>
+    public ServerTls? Tls { get; init; }
 }

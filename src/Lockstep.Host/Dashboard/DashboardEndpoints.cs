@@ -6,7 +6,8 @@ using Microsoft.AspNetCore.Routing;
 namespace Lockstep.Host.Dashboard;
 
 /// <summary>
-/// The dashboard at <c>/</c>: one static page (embedded, no build step) that polls the same API as the CLI. With API
+/// The dashboard at <c>/</c>: one static page (embedded, no build step) that follows <c>/api/stream</c> (server-sent
+/// events) and falls back to polling the same API as the CLI. With API
 /// keys configured, <c>/login</c> takes a key and sets it as an HttpOnly, SameSite=Strict cookie that the key gate accepts.
 /// </summary>
 internal static class DashboardEndpoints
@@ -21,6 +22,8 @@ internal static class DashboardEndpoints
             return Page("index.html");
         });
         app.MapGet("/login", () => Page("login.html"));
+        app.MapGet("/api/stream", (StatusFeed feed, CancellationToken ct) => Results.ServerSentEvents(feed.StreamAsync(ct)))
+            .WithMetadata(new Security.RequiresRole(ApiRole.Viewer));
         app.MapPost("/login", async (HttpContext context) =>
         {
             var form = await context.Request.ReadFormAsync();
