@@ -44,15 +44,15 @@ internal sealed class Commands : IDisposable
             """, "$flow", "$entity", "$key", "$version", "$attempt", "$started", "$duration", "$outcome", "$status", "$error");
         MarkDelivered = Make(connection, """
             UPDATE deliveries SET delivered_version = MAX(delivered_version, $version), attempts = 0, last_error = NULL, repair = 0,
-                state = CASE WHEN version > $version THEN 0 ELSE 2 END, due_at = $now,
-                pending_since = CASE WHEN version > $version THEN version_at ELSE NULL END
+                state = CASE WHEN version > MAX(delivered_version, $version) THEN 0 ELSE 2 END, due_at = $now,
+                pending_since = CASE WHEN version > MAX(delivered_version, $version) THEN version_at ELSE NULL END
             WHERE id = $id
             """, "$id", "$version", "$now");
         ResolveDeadLetters = Make(connection,
             "DELETE FROM dead_letters WHERE flow = $flow AND entity = $entity AND key = $key AND version <= $version",
             "$flow", "$entity", "$key", "$version");
         MarkRetry = Make(connection,
-            "UPDATE deliveries SET state = 0, attempts = attempts + 1, due_at = $due, last_error = $error WHERE id = $id",
+            "UPDATE deliveries SET state = CASE WHEN version <= delivered_version AND repair = 0 THEN 2 ELSE 0 END, attempts = attempts + 1, due_at = $due, last_error = $error WHERE id = $id",
             "$id", "$due", "$error");
         MarkDead = Make(connection, """
             UPDATE deliveries SET state = CASE WHEN version > $version THEN 0 ELSE 3 END, attempts = 0, due_at = $now, last_error = $error,
@@ -96,13 +96,13 @@ internal sealed class Commands : IDisposable
         OpenConflict = Make(connection,
             "SELECT id FROM conflicts WHERE pair = $pair AND entity = $entity AND key = $key AND outcome = 'open'", "$pair", "$entity", "$key");
         // The origin side already holds this version: recorded as delivered there, so it is never sent back (no echo).
-        // A row in flight keeps its state; when it completes it sees the newer version and sends it.
+        // A row in flight keeps its state; when it completes, delivered_version says the target already holds the newest.
         Absorb = Make(connection, """
             INSERT INTO deliveries(flow, system, entity, key, version, event_seq, version_at, state, due_at, delivered_version)
             VALUES ($flow, $system, $entity, $key, $version, $seq, $now, 2, $now, $version)
             ON CONFLICT(flow, entity, key) DO UPDATE SET
                 version = excluded.version, event_seq = excluded.event_seq, version_at = excluded.version_at,
-                delivered_version = CASE WHEN state = 1 THEN delivered_version ELSE excluded.version END,
+                delivered_version = excluded.version,
                 state = CASE WHEN state = 1 THEN 1 ELSE 2 END,
                 attempts = CASE WHEN state = 1 THEN attempts ELSE 0 END,
                 pending_since = CASE WHEN state = 1 THEN pending_since ELSE NULL END,

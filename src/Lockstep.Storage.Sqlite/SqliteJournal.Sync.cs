@@ -69,8 +69,14 @@ public sealed partial class SqliteJournal : ISyncStore
         var current = CurrentRecord(commands, e.Entity, e.Key);
         if (current is { } c && (c.Deleted ? deleted : !deleted && c.Data is not null && e.Data is not null && RecordJson.Covers(c.Data, e.Data)))
         {
-            // No change: the side already holds the newest state.
+            // No change: the side already holds the newest state. It says so itself, so it is no longer waiting for it
+            // (even if the delivery's outcome is not committed yet: a change it makes next is not a conflict).
             if (e.EchoHash is not null) state.SetHash(isSource, e.EchoHash);
+            if (state.Pending(isSource) != 0)
+            {
+                state.SetPending(isSource, 0);
+                if (state.Pending(!isSource) == 0) (state.Base, state.BaseOp) = (c.Deleted ? null : c.Data, c.Deleted ? (long)RecordOp.Delete : (long)RecordOp.Upsert);
+            }
             return Save(commands, state, pair, e, Park(commands, e, e.Version ?? 0, now, 3, AppendStatus.Echo));
         }
 
