@@ -9,6 +9,7 @@ internal sealed class Commands : IDisposable
 
     public Commands(SqliteConnection connection, IReadOnlyDictionary<string, string> flowSystems)
     {
+        _connection = connection;
         SyncOff = Make(connection, "PRAGMA synchronous=OFF");
         SyncFull = Make(connection, "PRAGMA synchronous=FULL");
         EventExists = Make(connection, "SELECT 1 FROM events WHERE id = $id", "$id");
@@ -43,15 +44,15 @@ internal sealed class Commands : IDisposable
             """, "$flow", "$entity", "$key", "$version", "$attempt", "$started", "$duration", "$outcome", "$status", "$error");
         MarkDelivered = Make(connection, """
             UPDATE deliveries SET delivered_version = MAX(delivered_version, $version), attempts = 0, last_error = NULL, repair = 0,
-                state = CASE WHEN version > $version THEN 0 ELSE 2 END, due_at = $now,
-                pending_since = CASE WHEN version > $version THEN version_at ELSE NULL END
+                state = CASE WHEN version > MAX(delivered_version, $version) THEN 0 ELSE 2 END, due_at = $now,
+                pending_since = CASE WHEN version > MAX(delivered_version, $version) THEN version_at ELSE NULL END
             WHERE id = $id
             """, "$id", "$version", "$now");
         ResolveDeadLetters = Make(connection,
             "DELETE FROM dead_letters WHERE flow = $flow AND entity = $entity AND key = $key AND version <= $version",
             "$flow", "$entity", "$key", "$version");
         MarkRetry = Make(connection,
-            "UPDATE deliveries SET state = 0, attempts = attempts + 1, due_at = $due, last_error = $error WHERE id = $id",
+            "UPDATE deliveries SET state = CASE WHEN version <= delivered_version AND repair = 0 THEN 2 ELSE 0 END, attempts = attempts + 1, due_at = $due, last_error = $error WHERE id = $id",
             "$id", "$due", "$error");
         MarkDead = Make(connection, """
             UPDATE deliveries SET state = CASE WHEN version > $version THEN 0 ELSE 3 END, attempts = 0, due_at = $now, last_error = $error,
@@ -78,6 +79,36 @@ internal sealed class Commands : IDisposable
                 last_failure_at = COALESCE(excluded.last_failure_at, last_failure_at),
                 last_error = CASE WHEN excluded.last_failure_at IS NULL THEN last_error ELSE excluded.last_error END
             """, "$flow", "$delivered", "$failed", "$success", "$failure", "$error");
+        RecordData = Make(connection, """
+            SELECT r.version, r.op, e.data FROM records r JOIN events e ON e.seq = r.event_seq WHERE r.entity = $entity AND r.key = $key
+            """, "$entity", "$key");
+        SyncLoad = Make(connection, """
+            SELECT base, base_op, source_hash, target_hash, source_pending, target_pending, source_seen, target_seen FROM sync_state
+            WHERE pair = $pair AND entity = $entity AND key = $key
+            """, "$pair", "$entity", "$key");
+        SyncSave = Make(connection, """
+            INSERT INTO sync_state(pair, entity, key, base, base_op, source_hash, target_hash, source_pending, target_pending, source_seen, target_seen)
+            VALUES ($pair, $entity, $key, $base, $baseOp, $sourceHash, $targetHash, $sourcePending, $targetPending, $sourceSeen, $targetSeen)
+            ON CONFLICT(pair, entity, key) DO UPDATE SET base = excluded.base, base_op = excluded.base_op, source_hash = excluded.source_hash,
+                target_hash = excluded.target_hash, source_pending = excluded.source_pending, target_pending = excluded.target_pending,
+                source_seen = excluded.source_seen, target_seen = excluded.target_seen
+            """, "$pair", "$entity", "$key", "$base", "$baseOp", "$sourceHash", "$targetHash", "$sourcePending", "$targetPending", "$sourceSeen", "$targetSeen");
+        OpenConflict = Make(connection,
+            "SELECT id FROM conflicts WHERE pair = $pair AND entity = $entity AND key = $key AND outcome = 'open'", "$pair", "$entity", "$key");
+        // The origin side already holds this version: recorded as delivered there, so it is never sent back (no echo).
+        // A row in flight keeps its state; when it completes, delivered_version says the target already holds the newest.
+        Absorb = Make(connection, """
+            INSERT INTO deliveries(flow, system, entity, key, version, event_seq, version_at, state, due_at, delivered_version)
+            VALUES ($flow, $system, $entity, $key, $version, $seq, $now, 2, $now, $version)
+            ON CONFLICT(flow, entity, key) DO UPDATE SET
+                version = excluded.version, event_seq = excluded.event_seq, version_at = excluded.version_at,
+                delivered_version = excluded.version,
+                state = CASE WHEN state = 1 THEN 1 ELSE 2 END,
+                attempts = CASE WHEN state = 1 THEN attempts ELSE 0 END,
+                pending_since = CASE WHEN state = 1 THEN pending_since ELSE NULL END,
+                last_error = CASE WHEN state = 1 THEN last_error ELSE NULL END
+            WHERE excluded.version > deliveries.version
+            """, "$flow", "$system", "$entity", "$key", "$version", "$seq", "$now");
 
         foreach (var system in flowSystems.Values.Distinct(StringComparer.Ordinal))
         {
@@ -88,10 +119,11 @@ internal sealed class Commands : IDisposable
                 SELECT d.id, d.flow, d.entity, d.key, d.version, d.attempts, d.repair, e.id, e.type, e.op, e.data
                 FROM deliveries d JOIN events e ON e.seq = d.event_seq
                 WHERE d.system = $system AND d.state = 0 AND d.due_at <= $now AND d.flow IN ({names})
+                  AND NOT EXISTS (SELECT 1 FROM held h WHERE h.flow = d.flow AND h.entity = d.entity AND h.key = d.key)
                 ORDER BY d.due_at LIMIT $max
                 """, "$system", "$now", "$max");
             var next = Make(connection,
-                $"SELECT MIN(due_at) FROM deliveries WHERE system = $system AND state = 0 AND flow IN ({names})", "$system");
+                $"SELECT MIN(due_at) FROM deliveries d WHERE system = $system AND state = 0 AND flow IN ({names}) AND NOT EXISTS (SELECT 1 FROM held h WHERE h.flow = d.flow AND h.entity = d.entity AND h.key = d.key)", "$system");
             for (var i = 0; i < flows.Count; i++)
             {
                 claim.Parameters.AddWithValue($"$f{i}", flows[i]);
@@ -125,11 +157,29 @@ internal sealed class Commands : IDisposable
     public SqliteCommand DeliveredVersion { get; }
     public SqliteCommand SetCompletion { get; }
     public SqliteCommand UpsertStats { get; }
+    public SqliteCommand RecordData { get; }
+    public SqliteCommand SyncLoad { get; }
+    public SqliteCommand SyncSave { get; }
+    public SqliteCommand OpenConflict { get; }
+    public SqliteCommand Absorb { get; }
     public Dictionary<string, SqliteCommand> Claim { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, SqliteCommand> NextDue { get; } = new(StringComparer.Ordinal);
 
+    private readonly SqliteConnection _connection;
+    private SqliteTransaction? _transaction;
+
+    /// <summary>A one-off statement in the current transaction, for rare paths (conflicts) not worth keeping prepared.</summary>
+    public SqliteCommand Once(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
     public void Enlist(SqliteTransaction? transaction)
     {
+        _transaction = transaction;
         foreach (var command in _all) command.Transaction = transaction;
     }
 

@@ -22,6 +22,7 @@ public sealed partial class SqliteJournal
     private AppendStatus Append(Commands commands, Event e, long now)
     {
         if (e.Id.Length > 0 && commands.EventExists.With(e.Id).ExecuteScalar() is not null) return AppendStatus.Duplicate;
+        if (e.Id.Length > 0 && _pairSources.Count > 0 && InboundSide(e) is { } paired) return AppendInbound(commands, e, paired.Pair, paired.Side, now);
 
         var current = commands.RecordVersion.With(e.Entity, e.Key).ExecuteScalar() is long v ? v : (long?)null;
         var version = e.Version ?? (current ?? 0) + 1;
@@ -44,6 +45,7 @@ public sealed partial class SqliteJournal
         commands.UpsertRecord.With(e.Entity, e.Key, version, op, seq).ExecuteNonQuery();
         foreach (var flow in flows)
             commands.RouteDelivery.With(flow.Name, flow.System, e.Entity, e.Key, version, seq, now).ExecuteNonQuery();
+        if (_pairEntities.Count > 0) MarkPendingOnPairs(commands, e, version, flows);
         return AppendStatus.Accepted;
     }
 

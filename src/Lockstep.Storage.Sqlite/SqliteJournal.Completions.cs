@@ -34,6 +34,7 @@ public sealed partial class SqliteJournal
             case CompletionKind.Delivered:
             case CompletionKind.Skipped:
                 commands.MarkDelivered.With(d.Id, d.Version, now).ExecuteNonQuery();
+                if (_pairFlows.Count > 0) CompletePaired(commands, c);
                 if (anyDead) commands.ResolveDeadLetters.With(d.Flow, d.Entity, d.Key, d.Version).ExecuteNonQuery();
                 s.Delivered += c.Kind == CompletionKind.Delivered ? 1 : 0;
                 s.LastSuccess = now;

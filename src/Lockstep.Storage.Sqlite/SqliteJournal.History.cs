@@ -18,7 +18,7 @@ public sealed partial class SqliteJournal
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 versions.Add(new RecordVersionView(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3) == 1 ? "delete" : "upsert",
-                    reader.GetInt64(4) == 2 ? "stale" : "accepted", DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+                    EventStatusName(reader.GetInt64(4)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
             }
         }
         command.CommandText = """

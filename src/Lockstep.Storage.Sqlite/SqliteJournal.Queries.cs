@@ -66,7 +66,7 @@ public sealed partial class SqliteJournal
             op = reader.GetInt64(4) == 1 ? "delete" : "upsert";
             data = reader.IsDBNull(5) ? null : reader.GetString(5);
             receivedAt = reader.GetInt64(6);
-            status = reader.GetInt64(7) == 2 ? "stale" : "accepted";
+            status = EventStatusName(reader.GetInt64(7));
             flowList = reader.IsDBNull(8) ? null : reader.GetString(8);
         }
 

@@ -26,6 +26,18 @@ internal static class StatusCommand
                 AnsiConsole.MarkupLine($"Lockstep is [bold {Color(state)}]{state}[/]");
                 AnsiConsole.Write(Table("system", status.GetProperty("systems")));
                 AnsiConsole.Write(Table("flow", status.GetProperty("flows")));
+                if (status.TryGetProperty("pairs", out var pairs) && pairs.ValueKind == JsonValueKind.Object)
+                {
+                    // Two-way pairs: conflicts waiting for an operator (lockstep conflicts) are what matters here.
+                    var table = new Table().AddColumns("sync pair", "policy", "open conflicts", "conflicts");
+                    foreach (var pair in pairs.EnumerateObject())
+                    {
+                        var open = pair.Value.GetProperty("openConflicts").GetInt64();
+                        table.AddRow(Markup.Escape(pair.Name), pair.Value.GetProperty("policy").GetString() ?? "",
+                            open > 0 ? $"[yellow]{open}[/]" : "0", pair.Value.GetProperty("conflicts").ToString());
+                    }
+                    AnsiConsole.Write(table);
+                }
             }
             return status.GetProperty("state").GetString() == "synced" ? 0 : 2;
         }));

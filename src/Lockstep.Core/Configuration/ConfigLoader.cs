@@ -13,8 +13,8 @@ namespace Lockstep.Configuration;
 /// </summary>
 public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
-    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "telemetry", "server", "delivery", "mapping", "entities"];
-    private static readonly string[] LaterTopKeys = ["security", "notify", "sync", "encryption"];
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "telemetry", "server", "delivery", "mapping", "entities", "sync"];
+    private static readonly string[] LaterTopKeys = ["security", "notify", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit", "rateLimit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
     private static readonly string[] LaterFlowKeys = ["list", "batch", "batchSize", "linger", "rateLimit"];
@@ -77,6 +77,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var flows = ReadFlows(root, systems, mapping);
         var sources = ReadSources(root, systems, mapping);
         var schedules = ReadSchedules(root, flows, sources);
+        var sync = ReadSync(root, flows, sources);
         var apiKeys = ReadApiKeys(root.Section("security"));
         var (sensitive, journalKeys) = ReadEntities(root.Section("entities"), root.Section("security"));
         var notify = ReadNotify(root.Section("notify"));
@@ -90,7 +91,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var delivery = ReadDelivery(root.Section("delivery"));
 
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, ApiKeys = apiKeys, Notify = notify, OtlpEndpoint = otlp, Sensitive = sensitive, JournalKeys = journalKeys };
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, Sync = sync, ApiKeys = apiKeys, Notify = notify, OtlpEndpoint = otlp, Sensitive = sensitive, JournalKeys = journalKeys };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)

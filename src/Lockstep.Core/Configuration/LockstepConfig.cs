@@ -17,6 +17,9 @@ public sealed record LockstepConfig(
     /// <summary>Engine schedules (<c>schedules:</c>): a flow or source synced on an interval or cron.</summary>
     public IReadOnlyList<Scheduling.ScheduleDefinition> Schedules { get; init; } = [];
 
+    /// <summary>Two-way pairs (<c>sync:</c>): echo suppression and conflict policies between a source and a target system.</summary>
+    public IReadOnlyList<Conflicts.SyncPair> Sync { get; init; } = [];
+
     /// <summary>API keys (<c>security.apiKeys</c>); none means the API is open (bind it to loopback).</summary>
     public IReadOnlyList<ApiKey> ApiKeys { get; init; } = [];
 

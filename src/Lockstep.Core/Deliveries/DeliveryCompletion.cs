@@ -8,4 +8,8 @@ public sealed record DeliveryCompletion(
     TimeSpan Duration,
     int? StatusCode,
     string? Error,
-    DateTimeOffset DueAt);
+    DateTimeOffset DueAt)
+{
+    /// <summary>For flows of two-way pairs: the hash of what was written (see <see cref="Conflicts.RecordJson"/>), for echo suppression.</summary>
+    public string? WrittenHash { get; init; }
+}

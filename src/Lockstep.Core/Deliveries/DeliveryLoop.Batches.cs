@@ -117,7 +117,7 @@ internal sealed partial class DeliveryLoop
             var outcome = outcomes[i];
             _completions.Writer.TryWrite(outcome.CircuitRetryAfter is { } wait
                 ? new DeliveryCompletion(delivery, CompletionKind.Deferred, startedAt, duration, null, wait == TimeSpan.Zero ? "stopping" : "circuit open", _time.GetUtcNow() + wait)
-                : Completed(delivery, flow, outcome.Result, startedAt, duration));
+                : Completed(delivery, flow, outcome.Result, startedAt, duration, items[i].Body));
         }
     }
 }

@@ -27,6 +27,7 @@ internal sealed partial class DeliveryLoop : IDisposable
     private readonly ILogger _logger;
     private readonly SecretRedactor _secrets;
     private readonly DeliveryOptions _options;
+    private readonly IReadOnlySet<string>? _pairFlows;
     private readonly Channel<DeliveryCompletion> _completions = Channel.CreateUnbounded<DeliveryCompletion>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly CancellationTokenSource _stopClaiming = new();
@@ -35,8 +36,9 @@ internal sealed partial class DeliveryLoop : IDisposable
     private Task? _completer;
 
     public DeliveryLoop(IJournal journal, IReadOnlyDictionary<string, FlowRuntime> flows, IReadOnlyList<SystemLane> lanes, WorkSignal work,
-        TimeProvider time, ILogger logger, SecretRedactor secrets, DeliveryOptions options)
+        TimeProvider time, ILogger logger, SecretRedactor secrets, DeliveryOptions options, IReadOnlySet<string>? pairFlows = null)
     {
+        _pairFlows = pairFlows;
         _journal = journal;
         _flows = flows;
         _lanes = lanes;
@@ -228,16 +230,34 @@ internal sealed partial class DeliveryLoop : IDisposable
         if (outcome.CircuitRetryAfter is { } wait)
             return new DeliveryCompletion(delivery, CompletionKind.Deferred, startedAt, duration, null, wait == TimeSpan.Zero ? "stopping" : "circuit open", _time.GetUtcNow() + wait);
 
-        return Completed(delivery, flow, outcome.Result, startedAt, duration);
+        return Completed(delivery, flow, outcome.Result, startedAt, duration, body);
     }
 
-    private DeliveryCompletion Completed(Delivery delivery, FlowRuntime flow, ConnectorResult result, DateTimeOffset startedAt, TimeSpan duration) => result.Kind switch
+    private DeliveryCompletion Completed(Delivery delivery, FlowRuntime flow, ConnectorResult result, DateTimeOffset startedAt, TimeSpan duration, ReadOnlyMemory<byte> body) => result.Kind switch
     {
-        ResultKind.Success => new DeliveryCompletion(delivery, CompletionKind.Delivered, startedAt, duration, result.StatusCode, null, startedAt),
+        ResultKind.Success => new DeliveryCompletion(delivery, CompletionKind.Delivered, startedAt, duration, result.StatusCode, null, startedAt)
+        {
+            WrittenHash = WrittenHash(delivery, body),
+        },
         ResultKind.Skipped => new DeliveryCompletion(delivery, CompletionKind.Skipped, startedAt, duration, null, result.Error, startedAt),
         ResultKind.Permanent => Dead(delivery, startedAt, duration, result.StatusCode, result.Error),
         _ => Retry(delivery, flow, startedAt, duration, result),
     };
+
+    /// <summary>For a two-way pair's flow: what the system now holds, so its report of our own write is recognised as an echo.</summary>
+    private string? WrittenHash(Delivery delivery, ReadOnlyMemory<byte> body)
+    {
+        if (_pairFlows?.Contains(delivery.Flow) != true) return null;
+        if (delivery.Op == RecordOp.Delete) return Conflicts.RecordJson.DeleteHash;
+        try
+        {
+            return Conflicts.RecordJson.Hash(body.Span);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 
     private DeliveryCompletion Retry(Delivery delivery, FlowRuntime flow, DateTimeOffset startedAt, TimeSpan duration, ConnectorResult result)
     {

@@ -1,4 +1,5 @@
 using Lockstep.Configuration;
+using Lockstep.Conflicts;
 using Lockstep.Connectors;
 using Lockstep.Deliveries;
 using Lockstep.Events;
@@ -34,6 +35,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly Dictionary<string, ScheduledJob> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Reconciler> _reconcilers = new(StringComparer.Ordinal);
     private readonly IReconcileStore? _reconcileStore;
+    private readonly ISyncStore? _syncStore;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _schedules = [];
     private readonly Notifications.NoticeBoard _notices;
@@ -65,7 +67,15 @@ public sealed class LockstepEngine : IAsyncDisposable
         _scripts = [.. flows.Values.Select(f => f.Scripts)];
         _flowSystems = config.Flows.ToDictionary(f => f.Name, f => f.System, StringComparer.Ordinal);
         _intake = new IntakeQueue(journal, _work, logging.CreateLogger("Lockstep.Intake"));
-        _loop = new DeliveryLoop(journal, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery);
+        Func<string, Event, Event>? stamp = null;
+        if (config.Sync.Count > 0)
+        {
+            _syncStore = journal as ISyncStore ?? throw new InvalidOperationException("the journal does not support two-way sync pairs");
+            _syncStore.UsePairs(config.Sync);
+            stamp = new SyncGate(config.Sync, flows).Stamp;
+        }
+        var pairFlows = config.Sync.SelectMany(p => new[] { p.Source.Flow, p.Target.Flow }).ToHashSet(StringComparer.Ordinal);
+        _loop = new DeliveryLoop(journal, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows);
         _loop.Committed += batch => Delivered?.Invoke(batch);
         _notices = new Notifications.NoticeBoard(
             [.. config.Notify.Where(c => notifiers?.ContainsKey(c.Name) == true).Select(c => (c, notifiers![c.Name]))], time, logging.CreateLogger("Lockstep.Notifications"));
@@ -94,11 +104,11 @@ public sealed class LockstepEngine : IAsyncDisposable
             }
             if (source.Kind == SourceKind.Webhook)
             {
-                _webhooks[source.Name] = new WebhookReceiver(source, _intake, config.Mapping, time, sourceLogger);
+                _webhooks[source.Name] = new WebhookReceiver(source, _intake, config.Mapping, time, sourceLogger, stamp);
                 continue;
             }
             var cursors = journal as ICursorStore ?? throw new InvalidOperationException("the journal does not store source cursors");
-            var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets);
+            var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets, stamp);
             _polls[source.Name] = runner;
             _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct =>
             {
@@ -196,6 +206,7 @@ public sealed class LockstepEngine : IAsyncDisposable
                     .ToDictionary(j => j.Key["schedule:".Length..], j => j.Value.Status, StringComparer.Ordinal),
             };
         }
+        if (_syncStore is not null) report = report with { Pairs = await _syncStore.PairStatusAsync(cancellationToken).ConfigureAwait(false) };
         if (_polls.Count + _webhooks.Count + _subscriptions.Count > 0)
         {
             var sources = new SortedDictionary<string, SourceStatus>(StringComparer.Ordinal);
@@ -240,6 +251,28 @@ public sealed class LockstepEngine : IAsyncDisposable
         await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",
             "reconcile", report.Flow, report.StartedAt.ToUnixTimeMilliseconds(), Records.RecordOp.Upsert, data)], cancellationToken).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>Conflicts of the two-way pairs, newest first; only the open ones (waiting for an operator) unless <paramref name="openOnly"/> is false.</summary>
+    public ValueTask<IReadOnlyList<ConflictView>> ConflictsAsync(string? pair, bool openOnly, int limit, CancellationToken cancellationToken) =>
+        _syncStore?.ListConflictsAsync(pair, openOnly, limit, cancellationToken) ?? ValueTask.FromResult<IReadOnlyList<ConflictView>>([]);
+
+    public ValueTask<ConflictView?> GetConflictAsync(long id, CancellationToken cancellationToken) =>
+        _syncStore?.GetConflictAsync(id, cancellationToken) ?? ValueTask.FromResult<ConflictView?>(null);
+
+    /// <summary>
+    /// Settles a parked conflict (an operator's choice, audited with who made it): the chosen record goes to both sides
+    /// and the record's held deliveries resume. Null when there is no open conflict with that id.
+    /// </summary>
+    public async ValueTask<ConflictView?> ResolveConflictAsync(long id, ConflictResolution resolution, string actor, CancellationToken cancellationToken)
+    {
+        if (_syncStore is null) return null;
+        var resolved = await _syncStore.ResolveConflictAsync(id, resolution, actor, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (resolved is null) return null;
+        await AuditAsync(actor, "resolve conflict", $"conflict {id} ({resolved.Pair} {resolved.Entity}/{resolved.Key})",
+            resolution.Body is null ? $"took {resolved.Outcome}" : "custom body", cancellationToken).ConfigureAwait(false);
+        _work.Set();
+        return resolved;
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions ReportJson = new(System.Text.Json.JsonSerializerDefaults.Web);

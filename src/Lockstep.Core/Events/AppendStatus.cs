@@ -9,4 +9,8 @@ public enum AppendStatus
     Duplicate = 1,
     /// <summary>Older than (or as old as) the newest known version of its record: stored, not routed.</summary>
     Stale = 2,
+    /// <summary>A two-way pair's own write coming back, or no change at all: stored for inspection, not routed.</summary>
+    Echo = 3,
+    /// <summary>A two-way conflict: parked for an operator or overruled by the pair's policy; stored, not routed.</summary>
+    Conflict = 4,
 }

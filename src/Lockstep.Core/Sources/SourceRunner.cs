@@ -21,11 +21,13 @@ internal sealed partial class SourceRunner : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SecretRedactor _secrets;
     private readonly SemaphoreSlim _running = new(1, 1);
+    private readonly Func<string, Event, Event>? _stamp;
     private SourceStatus _status;
 
     public SourceRunner(SourceDefinition definition, ISource source, ICursorStore cursors, MappingLimits limits, WorkSignal work,
-        TimeProvider time, ILogger logger, SecretRedactor secrets)
+        TimeProvider time, ILogger logger, SecretRedactor secrets, Func<string, Event, Event>? stamp = null)
     {
+        _stamp = stamp;
         _definition = definition;
         _source = source;
         _cursors = cursors;
@@ -75,7 +77,7 @@ internal sealed partial class SourceRunner : IAsyncDisposable
                         continue;
                     }
                     cursor = CursorValue.Max(cursor, itemCursor);
-                    if (e is not null) events.Add(e);
+                    if (e is not null) events.Add(_stamp is null ? e : _stamp(_definition.Name, e));
                 }
                 // Checkpoint: this page's events, the cursor past them and the next page commit together.
                 var statuses = await _cursors.AppendAsync(events, _definition.Name, new SourcePosition(cursor, fetch.NextPage), cancellationToken).ConfigureAwait(false);

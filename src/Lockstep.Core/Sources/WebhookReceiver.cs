@@ -9,7 +9,8 @@ namespace Lockstep.Sources;
 /// A <c>type: webhook</c> source: verifies each push over its raw body, maps it to an event whose id is the source and
 /// the <c>webhook-id</c> (so a replay is recognised), and answers only after the journal commit.
 /// </summary>
-internal sealed partial class WebhookReceiver(SourceDefinition definition, IntakeQueue intake, MappingLimits limits, TimeProvider time, ILogger logger) : IDisposable
+internal sealed partial class WebhookReceiver(SourceDefinition definition, IntakeQueue intake, MappingLimits limits, TimeProvider time, ILogger logger,
+    Func<string, Event, Event>? stamp = null) : IDisposable
 {
     private readonly ItemMapper _mapper = new(definition.Name, definition.Shape, limits);
     private long _received;
@@ -48,7 +49,7 @@ internal sealed partial class WebhookReceiver(SourceDefinition definition, Intak
         var (e, _, error) = _mapper.Map(text, id);
         if (error is not null) return Bad(error);
         if (e is null) return new WebhookOutcome(202, null, false);
-        var result = await intake.PublishAsync([e], cancellationToken).ConfigureAwait(false);
+        var result = await intake.PublishAsync([stamp is null ? e : stamp(definition.Name, e)], cancellationToken).ConfigureAwait(false);
         if (result.Duplicates > 0) return new WebhookOutcome(200, null, true);
         Interlocked.Increment(ref _accepted);
         _lastError = null;

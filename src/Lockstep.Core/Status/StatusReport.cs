@@ -11,4 +11,7 @@ public sealed record StatusReport(
 
     /// <summary>Entries of <c>schedules:</c>: last run, next run, outcome.</summary>
     public IReadOnlyDictionary<string, Scheduling.JobStatus>? Schedules { get; init; }
+
+    /// <summary>Two-way pairs (<c>sync:</c>): policy and conflicts, open ones waiting for an operator.</summary>
+    public IReadOnlyDictionary<string, Conflicts.PairStatus>? Pairs { get; init; }
 }

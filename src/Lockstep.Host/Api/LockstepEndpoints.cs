@@ -64,6 +64,7 @@ public static class LockstepEndpoints
                 return Problems.Of(409, "Cannot sync", e.Message);
             }
         }).WithMetadata(@operator);
+        ConflictEndpoints.Map(app, viewer, @operator);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
         if (limited) webhooks.RequireRateLimiting(LockstepHost.IntakePolicy);

@@ -121,5 +121,47 @@ internal static class Migrations
             detail TEXT
         );
         """,
+        """
+        CREATE TABLE sync_state(
+            pair TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            base TEXT,                             -- the record both sides last agreed on (three-way merge base)
+            base_op INTEGER,
+            source_hash TEXT,                      -- hash of what the source side holds from Lockstep (echo suppression)
+            target_hash TEXT,
+            source_pending INTEGER NOT NULL DEFAULT 0,   -- > 0: this version has not reached the source side yet
+            target_pending INTEGER NOT NULL DEFAULT 0,
+            source_seen INTEGER,                   -- the newest version each side reported (its own numbering)
+            target_seen INTEGER,
+            PRIMARY KEY(pair, entity, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE conflicts(
+            id INTEGER PRIMARY KEY,
+            pair TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            detected_at INTEGER NOT NULL,
+            base TEXT,
+            source_data TEXT,
+            source_deleted INTEGER NOT NULL,
+            target_data TEXT,
+            target_deleted INTEGER NOT NULL,
+            outcome TEXT NOT NULL,                 -- open, source, target, merged, custom
+            result TEXT,
+            detail TEXT,
+            resolved_at INTEGER,
+            resolved_by TEXT                       -- "policy" or who resolved it
+        );
+        CREATE INDEX ix_conflicts_open ON conflicts(pair, entity, key) WHERE outcome = 'open';
+        CREATE TABLE held(                         -- deliveries of a record parked in an open conflict
+            flow TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            conflict_id INTEGER NOT NULL,
+            PRIMARY KEY(flow, entity, key)
+        ) WITHOUT ROWID;
+        """,
     ];
 }
