@@ -348,6 +348,9 @@ public sealed class PostgresConnectorTests : IDisposable
         Assert.All(rows, r => Assert.Equal(45.5, r[3]));
         Assert.DoesNotContain(rows, r => (string)r[0]! == "P-300");
         Assert.Equal(0, (await engine.StatusAsync()).Flows["permit-map"].Dead);
+        Assert.DoesNotContain(engine.Logs.Lines, l => l.Contains("Port=", StringComparison.Ordinal) || l.Contains(durable["GIS_DB"], StringComparison.Ordinal));
+        var history = await engine.Engine.RecordHistoryAsync("permit", "P-1", CancellationToken.None);
+        Assert.All(history.Flows["permit-map"], a => Assert.DoesNotContain("Port=", a.Error ?? "", StringComparison.Ordinal));
     }
 
     [Fact]
