@@ -23,24 +23,12 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         if (operation is null && delivery.Op == RecordOp.Upsert) return ConnectorResult.Permanent("the flow has no upsert operation (only 'batch')");
         if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
 
-        var url = _http.Resolve(operation!.RenderPath(delivery));
-        HttpRequestMessage Build()
-        {
-            var request = new HttpRequestMessage(operation.Method, url);
-            if (delivery.Op == RecordOp.Upsert)
-            {
-                request.Content = new ReadOnlyMemoryContent(body);
-                request.Content.Headers.ContentType = Json;
-            }
-            request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
-            foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
-            return request;
-        }
-
+        var url = _http.Resolve(operation.RenderPath(delivery));
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(Build, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await _http.SendAsync(static s => Build(s.Operation, s.Url, s.Delivery, s.Flow, s.Body),
+                (Operation: operation, Url: url, Delivery: delivery, Flow: flow, Body: body), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
@@ -56,6 +44,19 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
                 return ConnectorResult.Success((int)response.StatusCode);
             return await ClassifyAsync(response, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private static HttpRequestMessage Build(HttpOperation operation, Uri url, Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body)
+    {
+        var request = new HttpRequestMessage(operation.Method, url);
+        if (delivery.Op == RecordOp.Upsert)
+        {
+            request.Content = new ReadOnlyMemoryContent(body);
+            request.Content.Headers.ContentType = Json;
+        }
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
+        foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
+        return request;
     }
 
     private async Task<ConnectorResult> ClassifyAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -63,11 +63,15 @@ internal sealed class HttpSystemClient : IDisposable
     /// token and the request is built and sent once more with a fresh one. Throws <see cref="OAuth2TokenException"/>
     /// when no token could be had, and <see cref="HttpRequestException"/> on network errors.
     /// </summary>
-    public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> build, HttpCompletionOption completion, CancellationToken cancellationToken)
+    public Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> build, HttpCompletionOption completion, CancellationToken cancellationToken) =>
+        SendAsync(static build => build(), build, completion, cancellationToken);
+
+    /// <summary>As <see cref="SendAsync(Func{HttpRequestMessage}, HttpCompletionOption, CancellationToken)"/>, with the builder's state passed in (no closure per request).</summary>
+    public async Task<HttpResponseMessage> SendAsync<TState>(Func<TState, HttpRequestMessage> build, TState state, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            using var request = build();
+            using var request = build(state);
             Prepare(request);
             string? token = null;
             if (_tokens is not null)
