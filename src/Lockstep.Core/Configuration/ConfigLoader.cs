@@ -13,7 +13,7 @@ namespace Lockstep.Configuration;
 /// </summary>
 public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factories, Func<string, string?>? environment = null)
 {
-    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "telemetry", "server", "delivery", "mapping", "entities", "sync"];
+    private static readonly string[] TopKeys = ["storage", "systems", "flows", "sources", "schedules", "security", "notify", "telemetry", "server", "delivery", "mapping", "entities", "sync", "retention"];
     private static readonly string[] LaterTopKeys = ["security", "notify", "encryption"];
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit", "rateLimit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
@@ -89,9 +89,10 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         }
         var server = ReadServer(root.Section("server"));
         var delivery = ReadDelivery(root.Section("delivery"));
+        var retention = ReadRetention(root.Section("retention"));
 
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, Sync = sync, ApiKeys = apiKeys, Notify = notify, OtlpEndpoint = otlp, Sensitive = sensitive, JournalKeys = journalKeys };
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, Sync = sync, ApiKeys = apiKeys, Notify = notify, OtlpEndpoint = otlp, Sensitive = sensitive, JournalKeys = journalKeys, Retention = retention };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)
@@ -262,6 +263,18 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         if (certificate is not null && !pfx && key is null && !section.Has("key")) section.Error("key", "is required with a PEM certificate (or give a .pfx/.p12 file as certificate)");
         if (pfx && section.Has("key")) section.Error("key", "is not used with a .pfx/.p12 certificate (it holds the key; use password if it has one)");
         return certificate is null || (!pfx && key is null) ? null : new ServerTls(certificate, pfx ? null : key, password);
+    }
+
+    private static Journal.RetentionPolicy? ReadRetention(ConfigSection? section)
+    {
+        if (section is null) return null;
+        section.CheckKeys(["events", "attempts", "audit", "every"]);
+        var day = TimeSpan.FromDays(1);
+        return new Journal.RetentionPolicy(
+            section.Duration("events", day, TimeSpan.FromDays(100 * 365)),
+            section.Duration("attempts", day, TimeSpan.FromDays(100 * 365)),
+            section.Duration("audit", day, TimeSpan.FromDays(100 * 365)),
+            section.Duration("every", TimeSpan.FromMinutes(1), day) ?? TimeSpan.FromHours(1));
     }
 
     private static DeliveryOptions ReadDelivery(ConfigSection? section)

@@ -26,6 +26,9 @@ public sealed record LockstepConfig(
     /// <summary>Admin notice channels (<c>notify:</c>).</summary>
     public IReadOnlyList<Notifications.NotifyChannel> Notify { get; init; } = [];
 
+    /// <summary>How long the journal keeps history (<c>retention:</c>); null keeps everything.</summary>
+    public Journal.RetentionPolicy? Retention { get; init; }
+
     /// <summary>Where traces go over OTLP (<c>telemetry.otlpEndpoint</c>); null means tracing is off.</summary>
     public Uri? OtlpEndpoint { get; init; }
 

@@ -126,6 +126,16 @@ public sealed class LockstepEngine : IAsyncDisposable
             _jobs["schedule:" + entry.Name] = new ScheduledJob("schedule:" + entry.Name, entry.Schedule,
                 async ct => (await SyncAsync(entry.Run, entry.Full, ct).ConfigureAwait(false))?.Outcome ?? "nothing to run", time, jobLogger);
         }
+        if (config.Retention is { } retention)
+        {
+            var store = journal as IRetentionStore ?? throw new InvalidOperationException("the journal cannot prune (retention:)");
+            _jobs["retention"] = new ScheduledJob("retention", new Schedule(retention.Every, null, TimeZoneInfo.Utc, TimeSpan.Zero, $"every {retention.Every}"), async ct =>
+            {
+                var pruned = await store.PruneAsync(retention, _time.GetUtcNow(), ct).ConfigureAwait(false);
+                Counters.Pruned(pruned);
+                return $"pruned {pruned.Events} events, {pruned.Attempts} attempts, {pruned.Audit} audit rows";
+            }, time, jobLogger);
+        }
         foreach (var flow in config.Flows.Where(f => f.Reconcile is not null))
         {
             var reconciler = new Reconciler(flows[flow.Name], _reconcileStore ?? throw new InvalidOperationException("the journal cannot reconcile"), time);

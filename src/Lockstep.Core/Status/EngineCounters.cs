@@ -8,6 +8,8 @@ public sealed class EngineCounters
     private long _stale;
     private long _pollRuns;
     private long _reconcileRuns;
+    private long _prunedEvents;
+    private long _pruneRuns;
 
     public long Accepted => Interlocked.Read(ref _accepted);
 
@@ -19,6 +21,11 @@ public sealed class EngineCounters
 
     public long ReconcileRuns => Interlocked.Read(ref _reconcileRuns);
 
+    /// <summary>Retention runs, and the events they deleted.</summary>
+    public long PruneRuns => Interlocked.Read(ref _pruneRuns);
+
+    public long PrunedEvents => Interlocked.Read(ref _prunedEvents);
+
     internal void Add(Events.AppendResult result)
     {
         Interlocked.Add(ref _accepted, result.Accepted);
@@ -27,6 +34,12 @@ public sealed class EngineCounters
     }
 
     internal void PollRan() => Interlocked.Increment(ref _pollRuns);
+
+    internal void Pruned(Journal.PruneResult result)
+    {
+        Interlocked.Add(ref _prunedEvents, result.Events);
+        Interlocked.Increment(ref _pruneRuns);
+    }
 
     internal void ReconcileRan() => Interlocked.Increment(ref _reconcileRuns);
 }

@@ -163,5 +163,13 @@ internal static class Migrations
             PRIMARY KEY(flow, entity, key)
         ) WITHOUT ROWID;
         """,
+        // Step 5: indexes for retention pruning.
+        """
+        CREATE INDEX ix_events_received ON events(received_at);
+        CREATE INDEX ix_deliveries_event ON deliveries(event_seq) WHERE state <> 2;
+        CREATE INDEX ix_dead_letters_event ON dead_letters(event_id);
+        CREATE INDEX ix_attempts_started ON attempts(started_at);
+        CREATE INDEX ix_audit_at ON audit(at);
+        """,
     ];
 }
