@@ -25,4 +25,21 @@ public sealed class ExampleTests
         Assert.Contains("OK: the marshal equals the clerk, webhooks verified, drift repaired", output, StringComparison.Ordinal);
         Assert.Contains("\"missing\":1,\"different\":2", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Aid_relay_batches_and_encrypts_as_its_readme_says()
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", [Path.Combine(Root, "examples", "aid-relay", "run.sh")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.True(process.ExitCode == 0, await output + await errors);
+        Assert.Contains("OK: 1000 shipments delivered in", await output, StringComparison.Ordinal);
+    }
 }
