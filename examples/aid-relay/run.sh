@@ -24,7 +24,7 @@ PORT=$(free_port); python3 "$HERE/logistics.py" "$PORT" & PIDS+=($!)
 wait_until 30 "the logistics API" bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT"
 sed "s#http://127.0.0.1:7003#http://127.0.0.1:$PORT#" "$HERE/lockstep.yaml" > "$WORK/lockstep.yaml"
 URL=http://127.0.0.1:$(free_port)
-lockstep run --config "$WORK/lockstep.yaml" --urls "$URL" >"$WORK/lockstep.log" 2>&1 & PIDS+=($!)
+dotnet "$DLL" run --config "$WORK/lockstep.yaml" --urls "$URL" >"$WORK/lockstep.log" 2>&1 & PIDS+=($!)   # dotnet itself, so cleanup stops it
 wait_until 60 "lockstep" curl -fsS "$URL/health/ready"
 
 N=1000

@@ -37,7 +37,7 @@ mkdir -p "$WORK/data"
 sed -e "s#http://127.0.0.1:7001#http://127.0.0.1:$REG_PORT#" -e "s#http://127.0.0.1:5232/lockstep/inspections/#$CAL#" "$HERE/lockstep.yaml" > "$WORK/lockstep.yaml"
 lockstep validate "$WORK/lockstep.yaml" || die "config invalid"
 URL=http://127.0.0.1:$(free_port)
-lockstep run --config "$WORK/lockstep.yaml" --urls "$URL" >"$WORK/lockstep.log" 2>&1 & PIDS+=($!)
+dotnet "$DLL" run --config "$WORK/lockstep.yaml" --urls "$URL" >"$WORK/lockstep.log" 2>&1 & PIDS+=($!)   # dotnet itself, so cleanup stops it
 wait_until 60 "lockstep" curl -fsS "$URL/health/ready"
 echo "registry http://127.0.0.1:$REG_PORT, calendar $CAL, PostGIS ${GIS_DB%%;Username*}, lockstep $URL"
 

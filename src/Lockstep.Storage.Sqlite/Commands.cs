@@ -15,9 +15,9 @@ internal sealed class Commands : IDisposable
         EventExists = Make(connection, "SELECT 1 FROM events WHERE id = $id", "$id");
         RecordVersion = Make(connection, "SELECT version FROM records WHERE entity = $entity AND key = $key", "$entity", "$key");
         InsertEvent = Make(connection, """
-            INSERT INTO events(id, type, entity, key, version, op, data, received_at, status, flows, completion)
-            VALUES ($id, $type, $entity, $key, $version, $op, $data, $now, $status, $flows, $completion) RETURNING seq
-            """, "$id", "$type", "$entity", "$key", "$version", "$op", "$data", "$now", "$status", "$flows", "$completion");
+            INSERT INTO events(id, type, entity, key, version, op, data, received_at, status, flows, completion, traceparent)
+            VALUES ($id, $type, $entity, $key, $version, $op, $data, $now, $status, $flows, $completion, $trace) RETURNING seq
+            """, "$id", "$type", "$entity", "$key", "$version", "$op", "$data", "$now", "$status", "$flows", "$completion", "$trace");
         UpsertRecord = Make(connection, """
             INSERT INTO records(entity, key, version, op, event_seq) VALUES ($entity, $key, $version, $op, $seq)
             ON CONFLICT(entity, key) DO UPDATE SET version = excluded.version, op = excluded.op, event_seq = excluded.event_seq
@@ -35,7 +35,7 @@ internal sealed class Commands : IDisposable
                 pending_since = COALESCE(CASE WHEN state IN (2, 3) THEN NULL ELSE pending_since END, excluded.pending_since)
             WHERE excluded.version > deliveries.version
             """, "$flow", "$system", "$entity", "$key", "$version", "$seq", "$now");
-        LoadEvent = Make(connection, "SELECT id, type, op, data FROM events WHERE seq = $seq", "$seq");
+        LoadEvent = Make(connection, "SELECT id, type, op, data, traceparent FROM events WHERE seq = $seq", "$seq");
         MarkClaimed = Make(connection, "UPDATE deliveries SET state = 1 WHERE id IN (SELECT value FROM json_each($ids))", "$ids");
         AnyDeadLetter = Make(connection, "SELECT EXISTS(SELECT 1 FROM dead_letters)");
         InsertAttempt = Make(connection, """
@@ -116,7 +116,7 @@ internal sealed class Commands : IDisposable
             var names = string.Join(", ", flows.Select((_, i) => $"$f{i}"));
             // Due rows with their event in one read; MarkClaimed then flags them all in one statement.
             var claim = Make(connection, $"""
-                SELECT d.id, d.flow, d.entity, d.key, d.version, d.attempts, d.repair, e.id, e.type, e.op, e.data
+                SELECT d.id, d.flow, d.entity, d.key, d.version, d.attempts, d.repair, e.id, e.type, e.op, e.data, e.traceparent
                 FROM deliveries d JOIN events e ON e.seq = d.event_seq
                 WHERE d.system = $system AND d.state = 0 AND d.due_at <= $now AND d.flow IN ({names})
                   AND NOT EXISTS (SELECT 1 FROM held h WHERE h.flow = d.flow AND h.entity = d.entity AND h.key = d.key)

@@ -10,16 +10,18 @@ public sealed partial class SqliteJournal
     public async ValueTask<IReadOnlyList<AppendStatus>> AppendAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // The intake span that commits these events: their deliveries' spans link back to it.
+        var trace = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null;
         return await WriteAsync((_, _, commands) =>
         {
             var statuses = new AppendStatus[events.Count];
-            for (var i = 0; i < events.Count; i++) statuses[i] = Append(commands, events[i], now);
+            for (var i = 0; i < events.Count; i++) statuses[i] = Append(commands, events[i], now, trace);
             return statuses;
         }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stores one event inside the caller's transaction: dedupe by id, ignore stale versions, route the rest.</summary>
-    private AppendStatus Append(Commands commands, Event e, long now)
+    private AppendStatus Append(Commands commands, Event e, long now, string? trace = null)
     {
         if (e.Id.Length > 0 && commands.EventExists.With(e.Id).ExecuteScalar() is not null) return AppendStatus.Duplicate;
         if (e.Id.Length > 0 && _pairSources.Count > 0 && InboundSide(e) is { } paired) return AppendInbound(commands, e, paired.Pair, paired.Side, now);
@@ -34,14 +36,14 @@ public sealed partial class SqliteJournal
         if (current is { } newest && version <= newest)
         {
             // Kept for its id (a later resend is a duplicate) and for inspection; never routed.
-            commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 2L, null, 0L).ExecuteScalar();
+            commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 2L, null, 0L, trace).ExecuteScalar();
             return AppendStatus.Stale;
         }
 
         var flows = _router.Match(e.Type, e.Entity);
         var tracked = flows.Count > 0 && _options.CompletionEvents && !Event.IsCompletion(e.Type);
         var flowList = flows.Count == 0 ? null : string.Join('\n', flows.Select(f => f.Name));
-        var seq = (long)commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 0L, flowList, tracked ? 1L : 0L).ExecuteScalar()!;
+        var seq = (long)commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 0L, flowList, tracked ? 1L : 0L, trace).ExecuteScalar()!;
         commands.UpsertRecord.With(e.Entity, e.Key, version, op, seq).ExecuteNonQuery();
         foreach (var flow in flows)
             commands.RouteDelivery.With(flow.Name, flow.System, e.Entity, e.Key, version, seq, now).ExecuteNonQuery();

@@ -24,7 +24,10 @@ public sealed partial class SqliteJournal
                 {
                     deliveries.Add(new Delivery(reader.GetInt64(0), reader.GetString(1), quota.System, reader.GetString(2), reader.GetString(3),
                         reader.GetInt64(4), (RecordOp)reader.GetInt64(9), reader.GetString(7), reader.GetString(8),
-                        reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(5) + 1, reader.GetInt64(6)));
+                        reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(5) + 1, reader.GetInt64(6))
+                    {
+                        TraceParent = reader.IsDBNull(11) ? null : reader.GetString(11),
+                    });
                 }
             }
             if (deliveries.Count > 0)
@@ -47,7 +50,10 @@ public sealed partial class SqliteJournal
         using var reader = commands.LoadEvent.With(seq).ExecuteReader();
         if (!reader.Read()) throw new InvalidOperationException($"journal corrupt: delivery {id} points at missing event {seq}");
         return new Delivery(id, flow, system, entity, key, version, (RecordOp)reader.GetInt64(2),
-            reader.GetString(0), reader.GetString(1), Open(entity, reader.IsDBNull(3) ? null : reader.GetString(3)), attempt, repair);
+            reader.GetString(0), reader.GetString(1), Open(entity, reader.IsDBNull(3) ? null : reader.GetString(3)), attempt, repair)
+        {
+            TraceParent = reader.IsDBNull(4) ? null : reader.GetString(4),
+        };
     }
 
     private string? Open(string entity, string? data) => Sensitive is null ? data : Sensitive.Unprotect(entity, data);

@@ -132,7 +132,7 @@ public sealed partial class SqliteJournal : ISyncStore
     /// <summary>Stores an event that is not routed (stale, echo, conflict), so its id is known and it shows in the history.</summary>
     private static AppendStatus Park(Commands commands, Event e, long version, long now, long status, AppendStatus result)
     {
-        commands.InsertEvent.With(e.Id, e.Type, e.Entity, e.Key, version, (long)e.Op, e.Data, now, status, null, 0L).ExecuteScalar();
+        commands.InsertEvent.With(e.Id, e.Type, e.Entity, e.Key, version, (long)e.Op, e.Data, now, status, null, 0L, null).ExecuteScalar();
         return result;
     }
 
@@ -152,7 +152,7 @@ public sealed partial class SqliteJournal : ISyncStore
             .Union([pair.Source.Flow, pair.Target.Flow])
             .Where(f => f != origin?.Flow).ToList();
         var tracked = flows.Count > 0 && _options.CompletionEvents && !Event.IsCompletion(e.Type);
-        var seq = (long)commands.InsertEvent.With(e.Id, e.Type, e.Entity, e.Key, version, (long)op, data, now, 0L, string.Join('\n', flows), tracked ? 1L : 0L).ExecuteScalar()!;
+        var seq = (long)commands.InsertEvent.With(e.Id, e.Type, e.Entity, e.Key, version, (long)op, data, now, 0L, string.Join('\n', flows), tracked ? 1L : 0L, null).ExecuteScalar()!;
         commands.UpsertRecord.With(e.Entity, e.Key, version, (long)op, seq).ExecuteNonQuery();
         foreach (var flow in flows) commands.RouteDelivery.With(flow, _flowSystems[flow], e.Entity, e.Key, version, seq, now).ExecuteNonQuery();
         if (origin is not null) commands.Absorb.With(origin.Flow, _flowSystems[origin.Flow], e.Entity, e.Key, version, seq, now).ExecuteNonQuery();

@@ -18,7 +18,6 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
     private static readonly string[] SystemKeys = ["type", "concurrency", "timeout", "circuit", "rateLimit"];
     private static readonly string[] FlowKeys = ["on", "entity", "to", "filter", "map", "retry", "headers", "reconcile", "encrypt"];
     private static readonly string[] LaterFlowKeys = ["list", "batch", "batchSize", "linger", "rateLimit"];
-    private static readonly string[] KnownLaterTypes = ["amqp", "nats", "mqtt"];
 
     private readonly Dictionary<string, IConnectorFactory> _factories =
         factories.ToDictionary(f => f.Type, StringComparer.Ordinal);
@@ -91,6 +90,8 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var delivery = ReadDelivery(root.Section("delivery"));
         var retention = ReadRetention(root.Section("retention"));
 
+        foreach (var pair in sync.Where(p => p.Entities.Any(sensitive.ContainsKey)))
+            root.Section("sync")?.Section(pair.Name)?.Error("entities with sensitive fields (entities.*.sensitive) in a two-way pair are not supported yet");
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
         return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, Sync = sync, ApiKeys = apiKeys, Notify = notify, OtlpEndpoint = otlp, Sensitive = sensitive, JournalKeys = journalKeys, Retention = retention };
     }
@@ -106,9 +107,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             if (type is null) continue;
             if (!_factories.TryGetValue(type, out var factory))
             {
-                system.Error("type", KnownLaterTypes.Contains(type)
-                    ? $"system type '{type}' is not supported yet (supported: {string.Join(", ", _factories.Keys)})"
-                    : $"unknown system type '{type}' (supported: {string.Join(", ", _factories.Keys)})");
+                system.Error("type", $"unknown system type '{type}' (supported: {string.Join(", ", _factories.Keys.Order(StringComparer.Ordinal))})");
                 continue;
             }
             system.CheckKeys(SystemKeys.Concat(factory.SystemKeys));

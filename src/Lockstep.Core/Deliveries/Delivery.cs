@@ -12,4 +12,7 @@ public sealed record Delivery(
     /// resend (<see cref="Repair"/> is its run) is keyed apart: the target must apply it again to repair drift.
     /// </summary>
     public string IdempotencyKey => Repair == 0 ? $"{Flow}:{Entity}:{Key}:{Version}" : $"{Flow}:{Entity}:{Key}:{Version}:repair-{Repair}";
+
+    /// <summary>The W3C traceparent of the intake span that committed the event; the delivery span links to it.</summary>
+    public string? TraceParent { get; init; }
 }

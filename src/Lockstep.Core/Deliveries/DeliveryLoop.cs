@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Lockstep.Configuration;
 using Lockstep.Connectors;
@@ -173,7 +174,9 @@ internal sealed partial class DeliveryLoop : IDisposable
 
     private async Task RunOnceAsync(Delivery delivery, FlowRuntime flow)
     {
-        using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.delivery");
+        // A delivery runs long after its publish, often in another process lifetime: linked to the intake span, not its child.
+        ActivityLink[]? links = delivery.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var intake) ? [new ActivityLink(intake)] : null;
+        using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.delivery", ActivityKind.Internal, parentContext: default, links: links);
         if (activity is not null)
         {
             activity.SetTag("lockstep.flow", delivery.Flow);

@@ -171,5 +171,10 @@ internal static class Migrations
         CREATE INDEX ix_attempts_started ON attempts(started_at);
         CREATE INDEX ix_audit_at ON audit(at);
         """,
+        """
+        -- W3C traceparent of the intake span: delivery spans link to it. (No comment on a step's last line: the version
+        -- bookkeeping is appended to it.)
+        ALTER TABLE events ADD COLUMN traceparent TEXT;
+        """,
     ];
 }

@@ -143,11 +143,11 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
-    public void Connector_types_of_later_releases_fail_as_not_supported_yet()
+    public void An_unknown_system_type_lists_the_supported_ones()
     {
-        var error = Assert.Single(Errors(Acceptance.Replace("type: http", "type: mqtt").Replace("    url: http://127.0.0.1:9001\n    auth: { bearer: ${REGISTRY_TOKEN} }\n", "")));
+        var error = Assert.Single(Errors(Acceptance.Replace("type: http", "type: kafka").Replace("    url: http://127.0.0.1:9001\n    auth: { bearer: ${REGISTRY_TOKEN} }\n", "")));
 
-        Assert.Contains("'mqtt' is not supported yet", error.Message);
+        Assert.Contains("unknown system type 'kafka' (supported: amqp, caldav, file, http, mqtt, nats, postgres, sqlite, webhook)", error.Message);
     }
 
     [Fact]

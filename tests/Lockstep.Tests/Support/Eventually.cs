@@ -37,10 +37,12 @@ internal static class Eventually
         {
             if (timeout.IsCancellationRequested) throw new TimeoutException($"timed out advancing time until: {what}");
             time.Advance(step);
-            var wake = signal?.NextAsync() ?? Task.CompletedTask;
+            // Without a signal, wait the fallback interval: racing ahead would move fake time by years before the work
+            // the advance released has even been scheduled.
+            var recheck = Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System, timeout.Token);
             try
             {
-                await Task.WhenAny(wake, Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System, timeout.Token));
+                await (signal is null ? recheck : Task.WhenAny(signal.NextAsync(), recheck));
             }
             catch (OperationCanceledException)
             {
