@@ -16,16 +16,21 @@ internal sealed class PeakRss : IAsyncDisposable
     public PeakRss()
     {
         HwmReset = TryResetHwm();
-        _sampled = ProcessMemory.Rss();
+        Start = ProcessMemory.Rss();
+        _sampled = Start;
         _sampler = Task.Run(SampleAsync);
     }
+
+    /// <summary>RSS when the phase began: what the process (engine, in-process servers, earlier scenarios' heap) already held.</summary>
+    public long Start { get; }
 
     /// <summary>True when VmHWM was reset at the start, so it belongs to this phase alone.</summary>
     public bool HwmReset { get; }
 
     public long Peak => Math.Max(Interlocked.Read(ref _sampled), HwmReset ? ProcessMemory.Peak() : 0);
 
-    public string Describe() => HwmReset ? "max of VmHWM (reset at start) and 5 Hz VmRSS samples" : "max of 5 Hz VmRSS samples (VmHWM could not be reset)";
+    public string Describe() => (HwmReset ? "max of VmHWM (reset at start) and 5 Hz VmRSS samples" : "max of 5 Hz VmRSS samples (VmHWM could not be reset)")
+        + $", RSS {ProcessMemory.Mb(Start)} at the start of the run";
 
     private async Task SampleAsync()
     {

@@ -100,7 +100,7 @@ internal sealed class PollScenario(BenchOptions options, Report report, string f
             $"plain HttpClient reading and parsing the same pages, no journal: {Report.Rate(plainRate)} items/s",
             Report.Percent(rate / plainRate), "every item journaled once", Report.YesNo(wrong.Count == 0)));
         report.Note($"poll: {events:N0} events for {keys:N0} keys in the journal; a second run re-read the cursor's item and added {again}; " +
-            $"CPU {cpuMicros:F0} µs/item incl. the in-process clerk; peak RSS is the {peakHow} during the run");
+            $"CPU {cpuMicros:F0} µs/item incl. the in-process clerk; peak RSS is the {peakHow}, the in-process HTTP server included");
         if (wrong.Count > 0) throw new InvalidOperationException("poll: " + string.Join("; ", wrong));
     }
 

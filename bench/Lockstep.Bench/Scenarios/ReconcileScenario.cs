@@ -107,7 +107,7 @@ internal sealed class ReconcileScenario(BenchOptions options, Report report, str
             $"drift found: missing {drift.Missing:N0}, different {drift.Different:N0}, repaired {drift.Repaired:N0} (corrupted: {removed:N0} removed, {changed:N0} changed)",
             "–", "exact drift counts", Report.YesNo(wrong.Count == 0)));
         report.Note($"reconcile: pacing readsPerSecond {rate:N0} (the shipped default is 200/s, at which {n:N0} records take {n / 200.0:F0} s by design); " +
-            $"peak RSS is the {peakHow} during the run; CPU {cpuMicros:F0} µs/record incl. the in-process target");
+            $"peak RSS is the {peakHow}, the in-process HTTP server included; CPU {cpuMicros:F0} µs/record incl. the in-process target");
         if (wrong.Count > 0) throw new InvalidOperationException("reconcile: " + string.Join("; ", wrong));
     }
 }
