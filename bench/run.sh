@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Lockstep benchmark: builds in Release and runs the scenarios of issue 6, printing a markdown table.
+# Lockstep benchmark: builds in Release and runs the scenarios of issues 6 and 5, printing a markdown table.
 #
-#   bench/run.sh                                   # everything: intake, delivery (+ Hangfire peer), latency, 1 M backlog
+#   bench/run.sh                                   # everything: intake, delivery (+ Hangfire peer), latency, 1 M backlog,
+#                                                  # 100 k reconciliation, 100 k poll intake
+#   bench/run.sh --scenarios reconcile,poll        # the pull side only (--reconcile-records, --poll-items for sizes)
 #   bench/run.sh --scenarios intake,delivery       # pick scenarios
 #   bench/run.sh --backlog 100000 --records 5000   # smaller sizes (see --help for all options)
 #   bench/run.sh --no-hangfire                     # skip building and running the Hangfire peer

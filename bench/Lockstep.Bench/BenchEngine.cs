@@ -45,7 +45,11 @@ internal sealed class BenchEngine : IAsyncDisposable
     /// <summary>Raised after each committed batch with the new total of delivered outcomes.</summary>
     public event Action<long>? DeliveredChanged;
 
-    public static async Task<BenchEngine> StartAsync(string yaml, string folder, CancellationToken cancellationToken)
+    /// <param name="pullSide">
+    /// Hand the engine the journal itself rather than the timer around it, so it sees the journal's cursor and
+    /// reconciliation stores, and build the config's poll sources (the pull-side scenarios need both).
+    /// </param>
+    public static async Task<BenchEngine> StartAsync(string yaml, string folder, CancellationToken cancellationToken, bool pullSide = false)
     {
         Directory.CreateDirectory(folder);
         var config = new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories).Parse(yaml, Path.Combine(folder, "bench.yaml"));
@@ -62,7 +66,9 @@ internal sealed class BenchEngine : IAsyncDisposable
         var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
         var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
         var timed = new TimedJournal(journal);
-        var engine = new LockstepEngine(config, timed, journal, journal, connectors, time, logging);
+        var engine = pullSide
+            ? new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging)
+            : new LockstepEngine(config, timed, journal, journal, connectors, time, logging);
         var bench = new BenchEngine(engine, timed, logging);
         await engine.StartAsync(cancellationToken);
         return bench;

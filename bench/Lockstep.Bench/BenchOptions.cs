@@ -5,9 +5,9 @@ namespace Lockstep.Bench;
 /// <summary>Command-line settings; every size and time bound of every scenario is here, with the defaults of the issue.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "postgres"];
+    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "reconcile", "poll", "postgres"];
 
-    public IReadOnlyList<string> Scenarios { get; init; } = ["intake", "delivery", "latency", "backlog"];
+    public IReadOnlyList<string> Scenarios { get; init; } = ["intake", "delivery", "latency", "backlog", "reconcile", "poll"];
 
     /// <summary>Folder for the journal files; a fresh subfolder is made per run and removed at the end (unless --keep-data).</summary>
     public string DataRoot { get; init; } = Path.GetTempPath();
@@ -35,7 +35,15 @@ internal sealed record BenchOptions
     public int Backlog { get; init; } = 1_000_000;
     public double DrainTimeoutSeconds { get; init; } = 1_200;
 
-    // (5) postgres
+    // (5) reconcile
+    public int ReconcileRecords { get; init; } = 100_000;
+    public int ReconcileRate { get; init; } = 100_000;
+
+    // (6) poll
+    public int PollItems { get; init; } = 100_000;
+    public int PollPageSize { get; init; } = 1_000;
+
+    // (7) postgres
     public string? Postgres { get; init; }
 
     /// <summary>Diagnostics only: run the engine with <c>delivery.completionEvents: false</c> (the default is on, as shipped).</summary>
@@ -71,6 +79,10 @@ internal sealed record BenchOptions
                 "--seconds" => o with { Seconds = NextDouble() },
                 "--backlog" => o with { Backlog = NextInt() },
                 "--drain-timeout" => o with { DrainTimeoutSeconds = NextDouble() },
+                "--reconcile-records" => o with { ReconcileRecords = NextInt() },
+                "--reconcile-rate" => o with { ReconcileRate = NextInt() },
+                "--poll-items" => o with { PollItems = NextInt() },
+                "--poll-page" => o with { PollPageSize = NextInt() },
                 "--markdown" => o with { MarkdownOut = Next() },
                 "--pg" => o with { Postgres = Next() },
                 "--no-completion-events" => o with { NoCompletionEvents = true },
@@ -93,7 +105,7 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         Lockstep.Bench [options]
-          --scenarios LIST        intake,delivery,latency,backlog (default), postgres (needs --pg)
+          --scenarios LIST        intake,delivery,latency,backlog,reconcile,poll (default), postgres (needs --pg)
           --data DIR              where journal files go (default: the temp folder); removed afterwards unless --keep-data
           --intake-events N       (1) events published (default 200000)
           --publishers N          (1)(4) concurrent publishers (default 8)
@@ -108,7 +120,11 @@ internal sealed record BenchOptions
           --seconds S             (3) how long (default 10)
           --backlog N             (4) pending deliveries (default 1000000)
           --drain-timeout S       (4) give up draining after S seconds (default 1200)
-          --pg CONN               (5) a PostgreSQL+PostGIS connection string for the postgres connector scenario
+          --reconcile-records N   (5) records delivered, 1 % then changed and 1 % removed at the target, reconciled (default 100000)
+          --reconcile-rate N      (5) the flow's reconcile.readsPerSecond pacing (default 100000, the config maximum)
+          --poll-items N          (6) items the clerk serves to the http-poll source (default 100000)
+          --poll-page N           (6) items per page, the rest behind a Link rel="next" header (default 1000)
+          --pg CONN               (7) a PostgreSQL+PostGIS connection string for the postgres connector scenario
           --markdown FILE         also write the results table to FILE
           --no-completion-events  diagnostics: engine without syncCompleted events (shipped default: on)
         """;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -14,14 +15,18 @@ namespace Lockstep.Bench;
 /// The HTTP target every delivery scenario writes to: Kestrel on 127.0.0.1, a random port, <c>PUT /api/records/{key}</c>.
 /// It reads the whole body and answers 200 (or 503 while <see cref="Down"/>). For latency it stamps the first arrival of
 /// each key numbered <c>PREFIX-n</c> with <see cref="Stopwatch.GetTimestamp"/>, the same clock the publisher stamps with.
+/// While <see cref="Holding"/> it also keeps the last body per key and answers <c>GET /api/records/{key}</c> with it
+/// (404 when it holds none), so reconciliation has a real copy to read and compare.
 /// </summary>
 internal sealed class BenchTarget : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private long _ok;
     private long _refused;
+    private long _reads;
     private long[]? _arrivals;
     private string _arrivalPrefix = "";
+    private readonly ConcurrentDictionary<string, byte[]> _held = new(StringComparer.Ordinal);
 
     private BenchTarget(WebApplication app) => _app = app;
 
@@ -31,6 +36,15 @@ internal sealed class BenchTarget : IAsyncDisposable
     public bool Down { get; set; }
 
     public long Ok => Interlocked.Read(ref _ok);
+
+    /// <summary>While true every accepted PUT's body is kept by key (off by default: the delivery scenarios only count).</summary>
+    public bool Holding { get; set; }
+
+    /// <summary>What the target holds, by key: the reconcile scenario corrupts it behind the engine's back.</summary>
+    public ConcurrentDictionary<string, byte[]> Held => _held;
+
+    /// <summary>GETs answered (found or not).</summary>
+    public long Reads => Interlocked.Read(ref _reads);
 
     public long Refused => Interlocked.Read(ref _refused);
 
@@ -42,6 +56,7 @@ internal sealed class BenchTarget : IAsyncDisposable
         var app = builder.Build();
         var target = new BenchTarget(app);
         app.MapPut("/api/records/{key}", (string key, HttpContext context) => target.HandleAsync(key, context));
+        app.MapGet("/api/records/{key}", (string key) => target.Read(key));
         await app.StartAsync();
         target.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return target;
@@ -60,7 +75,10 @@ internal sealed class BenchTarget : IAsyncDisposable
     {
         Interlocked.Exchange(ref _ok, 0);
         Interlocked.Exchange(ref _refused, 0);
+        Interlocked.Exchange(ref _reads, 0);
         Volatile.Write(ref _arrivals, null);
+        Holding = false;
+        _held.Clear();
     }
 
     private async Task<IResult> HandleAsync(string key, HttpContext context)
@@ -71,25 +89,43 @@ internal sealed class BenchTarget : IAsyncDisposable
         {
             Interlocked.CompareExchange(ref arrivals[n], now, 0);
         }
-        var buffer = ArrayPool<byte>.Shared.Rent(4096);
-        try
+        byte[]? body = null;
+        if (Holding)
         {
-            while (await context.Request.Body.ReadAsync(buffer) > 0)
-            {
-                // Read and drop: a real target parses the body; this one only has to take it off the wire.
-            }
+            using var copy = new MemoryStream(256);
+            await context.Request.Body.CopyToAsync(copy);
+            body = copy.ToArray();
         }
-        finally
+        else
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            var buffer = ArrayPool<byte>.Shared.Rent(4096);
+            try
+            {
+                while (await context.Request.Body.ReadAsync(buffer) > 0)
+                {
+                    // Read and drop: a real target parses the body; this one only has to take it off the wire.
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
         if (Down)
         {
             Interlocked.Increment(ref _refused);
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
+        if (body is not null) _held[key] = body;
         Interlocked.Increment(ref _ok);
         return Results.Ok();
+    }
+
+    private IResult Read(string key)
+    {
+        Interlocked.Increment(ref _reads);
+        if (Down) return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        return _held.TryGetValue(key, out var body) ? Results.Bytes(body, "application/json") : Results.NotFound();
     }
 
     public async ValueTask DisposeAsync()

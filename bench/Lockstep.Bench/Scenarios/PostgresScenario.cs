@@ -5,7 +5,7 @@ using Npgsql;
 namespace Lockstep.Bench.Scenarios;
 
 /// <summary>
-/// (5) The postgres connector: N permits delivered into a PostGIS table (the issue 3 acceptance flow: a JS map, a
+/// (7) The postgres connector: N permits delivered into a PostGIS table (the issue 3 acceptance flow: a JS map, a
 /// <c>{lat, lon}</c> point, the version-guarded upsert, one statement per record), timed from the first publish until
 /// every one is delivered. The limit: a plain Npgsql loop with the same concurrency running the same kind of upsert,
 /// no journal. Runs only with <c>--pg CONN</c>.
@@ -26,7 +26,7 @@ internal sealed class PostgresScenario(BenchOptions options, Report report, stri
             var engineRate = await EngineAsync(connection, table, n, c, cancellationToken);
             var ratio = engineRate / plainRate;
             report.Add(new ResultRow(
-                $"(5) postgres connector, {n:N0} records into a PostGIS table, JS map, concurrency {c}",
+                $"(7) postgres connector, {n:N0} records into a PostGIS table, JS map, concurrency {c}",
                 $"{Report.Rate(engineRate)} records/s",
                 $"plain Npgsql upsert loop, {c} workers, no journal: {Report.Rate(plainRate)} records/s",
                 Report.Percent(ratio), "(context)", "–"));
