@@ -23,6 +23,8 @@ public sealed class TwoWaySyncTests
 
         for (var i = 1; i <= n; i++) w.Clerk.Change($"P-{i}", "filed");
         await w.SettleAsync(() => Enumerable.Range(1, n).All(i => MarshalHas(w, $"P-{i}", "filed")), "the marshal has the clerk's permits");
+        // An inspector's edit racing Lockstep's own write (before its outcome is committed) would rightly be a conflict.
+        await w.QuiesceAsync();
         for (var i = 1; i <= n; i++) await w.Marshal.EditAsync($"P-{i}", o => o["status"] = "inspected");
         await w.SettleAsync(() => Enumerable.Range(1, n).All(i => ClerkHas(w, $"P-{i}", "inspected")), "the clerk has the marshal's changes");
         await w.QuiesceAsync();
