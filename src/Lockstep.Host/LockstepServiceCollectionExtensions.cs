@@ -25,8 +25,18 @@ public static class LockstepServiceCollectionExtensions
         new Connectors.Messaging.Mqtt.MqttConnectorFactory()];
 
     /// <summary>Loads and validates the YAML file (throws <see cref="ConfigException"/> listing every error) and registers the engine.</summary>
-    public static IServiceCollection AddLockstep(this IServiceCollection services, string configPath) =>
-        services.AddLockstep(new ConfigLoader(ConnectorFactories).Load(configPath));
+    /// <param name="extraFactories">
+    /// Connector families of your own besides the built-in ones (see docs/connectors.md): systems of their <c>type:</c>
+    /// are validated and run like any other. A type the build already ships cannot be replaced.
+    /// </param>
+    public static IServiceCollection AddLockstep(this IServiceCollection services, string configPath, params IConnectorFactory[] extraFactories)
+    {
+        var twice = ConnectorFactories.Concat(extraFactories).GroupBy(f => f.Type, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (twice.Count > 0)
+            throw new ArgumentException($"connector type '{string.Join("', '", twice)}' is registered twice (a built-in type cannot be replaced)", nameof(extraFactories));
+        var config = new ConfigLoader(ConnectorFactories.Concat(extraFactories)).Load(configPath);
+        return services.AddLockstep(config with { ExtraConnectors = [.. config.ExtraConnectors, .. extraFactories] });
+    }
 
     /// <summary>
     /// Lockstep configured in code (see <see cref="Fluent.LockstepBuilder"/>); relative paths resolve against
