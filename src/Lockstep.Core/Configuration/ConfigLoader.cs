@@ -311,7 +311,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
                 channel.Error("type", $"unknown channel type '{type}' (supported: webhook, email)");
                 continue;
             }
-            channel.CheckKeys(type == "email" ? ["type", "smtp", "from", "to", "on", "window"] : ["type", "url", "secret", "secrets", "on", "window"]);
+            channel.CheckKeys(type == "email" ? ["type", "smtp", "from", "to", "on", "window", "driftAbove"] : ["type", "url", "secret", "secrets", "on", "window", "driftAbove"]);
             var kinds = new HashSet<Notifications.NoticeKind>();
             foreach (var on in channel.StringList("on"))
             {
@@ -321,16 +321,18 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
                     "circuit" => Notifications.NoticeKind.Circuit,
                     "drift" => Notifications.NoticeKind.Drift,
                     "source" => Notifications.NoticeKind.Source,
+                    "conflict" => Notifications.NoticeKind.Conflict,
                     _ => null,
                 };
-                if (kind is null) channel.Error("on", $"'{on}' is not a notice kind (dead, circuit, drift, source)");
+                if (kind is null) channel.Error("on", $"'{on}' is not a notice kind (dead, circuit, drift, source, conflict)");
                 else kinds.Add(kind.Value);
             }
             if (kinds.Count == 0 && !channel.Has("on")) kinds = [.. Enum.GetValues<Notifications.NoticeKind>()];
             var window = channel.Duration("window", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) ?? TimeSpan.FromMinutes(1);
             object? settings = type == "email" ? ReadEmail(channel) : ReadWebhookChannel(channel);
             if (type is null || settings is null) continue;
-            channels.Add(new Notifications.NotifyChannel(name, type, kinds, window, settings));
+            var driftAbove = channel.Int("driftAbove", 0, int.MaxValue) ?? 0;
+            channels.Add(new Notifications.NotifyChannel(name, type, kinds, window, settings, driftAbove));
         }
         return channels;
     }

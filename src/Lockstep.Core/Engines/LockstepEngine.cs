@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Lockstep.Configuration;
 using Lockstep.Conflicts;
 using Lockstep.Connectors;
@@ -39,6 +40,8 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _schedules = [];
     private readonly Notifications.NoticeBoard _notices;
+    private readonly Channel<bool>? _conflictsWake;
+    private long _conflictsSeen;
     private int _started;
 
     /// <summary>An engine without sources or reconciliation stores (the journal may still provide them).</summary>
@@ -87,6 +90,11 @@ public sealed class LockstepEngine : IAsyncDisposable
                     _notices.Post(Notifications.NoticeKind.Dead, c.Delivery.System, "dead letters", $"{c.Delivery.Flow}: {c.Delivery.Entity}/{c.Delivery.Key} v{c.Delivery.Version}: {c.Error}");
             }
         };
+        if (_syncStore is not null && config.Notify.Any(c => c.On.Contains(Notifications.NoticeKind.Conflict)))
+        {
+            _conflictsWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+            _intake.ConflictsCommitted += () => _conflictsWake.Writer.TryWrite(true);
+        }
         foreach (var lane in _lanes)
             lane.CircuitChanged += (system, state) => _notices.Post(Notifications.NoticeKind.Circuit, system, $"circuit {state}", $"circuit {state} at {_time.GetUtcNow():O}");
 
@@ -110,6 +118,7 @@ public sealed class LockstepEngine : IAsyncDisposable
             var cursors = journal as ICursorStore ?? throw new InvalidOperationException("the journal does not store source cursors");
             var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets, stamp);
             _polls[source.Name] = runner;
+            if (_conflictsWake is { } wake) runner.ConflictsCommitted += () => wake.Writer.TryWrite(true);
             _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct =>
             {
                 var accepted = await runner.RunOnceAsync(ct).ConfigureAwait(false);
@@ -164,6 +173,13 @@ public sealed class LockstepEngine : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _journal.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (_conflictsWake is not null)
+        {
+            // Conflicts recorded before this start are not news; the ones intake records from now on are.
+            var newest = await _syncStore!.ListConflictsAsync(null, openOnly: false, 1, cancellationToken).ConfigureAwait(false);
+            _conflictsSeen = newest.Count > 0 ? newest[0].Id : 0;
+            _schedules.Add(Task.Run(() => WatchConflictsAsync(_conflictsWake, _stopping.Token), CancellationToken.None));
+        }
         _intake.Start();
         _loop.Start();
         foreach (var job in _jobs.Values) _schedules.Add(Task.Run(() => job.RunScheduleAsync(_stopping.Token), CancellationToken.None));
@@ -255,12 +271,31 @@ public sealed class LockstepEngine : IAsyncDisposable
         Counters.ReconcileRan();
         if (report.Missing + report.Different > 0)
             _notices.Post(Notifications.NoticeKind.Drift, _flowSystems[report.Flow], "reconciliation drift",
-                $"{report.Flow}: checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}");
+                $"{report.Flow}: checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}", report.Missing + report.Different);
         _work.Set();
         var data = System.Text.Json.JsonSerializer.Serialize(report, ReportJson);
         await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",
             "reconcile", report.Flow, report.StartedAt.ToUnixTimeMilliseconds(), Records.RecordOp.Upsert, data)], cancellationToken).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>Tells the notify channels about each conflict newly parked for an operator (one wake per commit that recorded any).</summary>
+    private async Task WatchConflictsAsync(Channel<bool> wake, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                wake.Reader.TryRead(out _);
+                var open = await _syncStore!.ListConflictsAsync(null, openOnly: true, 10_000, cancellationToken).ConfigureAwait(false);
+                foreach (var c in open.Where(c => c.Id > _conflictsSeen).Reverse())
+                    _notices.Post(Notifications.NoticeKind.Conflict, c.Pair, "conflicts waiting", $"{c.Pair}: {c.Entity}/{c.Key} (conflict {c.Id}, policy {c.Policy})");
+                if (open.Count > 0) _conflictsSeen = Math.Max(_conflictsSeen, open[0].Id);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>Conflicts of the two-way pairs, newest first; only the open ones (waiting for an operator) unless <paramref name="openOnly"/> is false.</summary>

@@ -15,6 +15,9 @@ internal sealed partial class IntakeQueue(IJournal journal, WorkSignal work, ILo
         Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private Task? _loop;
 
+    /// <summary>Raised after a commit that recorded at least one two-way conflict.</summary>
+    public event Action? ConflictsCommitted;
+
     public void Start() => _loop = Task.Run(RunAsync);
 
     public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
@@ -70,6 +73,7 @@ internal sealed partial class IntakeQueue(IJournal journal, WorkSignal work, ILo
                 done.Committed.TrySetResult(mine);
             }
             work.Set();
+            if (ConflictsCommitted is { } conflicts && statuses.Contains(AppendStatus.Conflict)) conflicts();
         }
     }
 

@@ -12,11 +12,12 @@ internal sealed partial class NoticeBoard(IReadOnlyList<(NotifyChannel Channel, 
     private const int SamplesPerSystem = 5;
     private readonly Dictionary<string, Pending> _pending = channels.ToDictionary(c => c.Channel.Name, _ => new Pending());
 
-    public void Post(NoticeKind kind, string system, string what, string sample)
+    /// <param name="amount">How many records the news is about; a drift is posted only to channels whose threshold it exceeds.</param>
+    public void Post(NoticeKind kind, string system, string what, string sample, long amount = 1)
     {
         foreach (var (channel, _) in channels)
         {
-            if (!channel.On.Contains(kind)) continue;
+            if (!channel.On.Contains(kind) || (kind == NoticeKind.Drift && amount <= channel.DriftAbove)) continue;
             var pending = _pending[channel.Name];
             lock (pending)
             {

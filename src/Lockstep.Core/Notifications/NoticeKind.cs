@@ -7,4 +7,6 @@ public enum NoticeKind
     Circuit = 1,
     Drift = 2,
     Source = 3,
+    /// <summary>A two-way conflict parked for an operator (policy <c>manual</c>, or a merge falling back to it).</summary>
+    Conflict = 4,
 }

@@ -43,6 +43,9 @@ internal sealed partial class SourceRunner : IAsyncDisposable
 
     public SourceStatus Status => Volatile.Read(ref _status);
 
+    /// <summary>Raised after a page's commit that recorded at least one two-way conflict.</summary>
+    public event Action? ConflictsCommitted;
+
     /// <summary>One run: every page since the cursor, each committed with its cursor. Returns how many events were accepted.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
@@ -83,6 +86,7 @@ internal sealed partial class SourceRunner : IAsyncDisposable
                 var statuses = await _cursors.AppendAsync(events, _definition.Name, new SourcePosition(cursor, fetch.NextPage), cancellationToken).ConfigureAwait(false);
                 accepted += statuses.Count(s => s == AppendStatus.Accepted);
                 if (accepted > 0) _work.Set();
+                if (ConflictsCommitted is { } conflicts && statuses.Contains(AppendStatus.Conflict)) conflicts();
                 if (fetch.NextPage is null) break;
                 page = fetch.NextPage;
             }

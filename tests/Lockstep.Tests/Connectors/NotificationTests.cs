@@ -58,4 +58,58 @@ public sealed class NotificationTests
         Assert.Contains("HTTP 400", body);
         Assert.DoesNotContain(secret, body);
     }
+
+    [Fact]
+    public async Task Reconciliation_drift_reaches_a_channel_only_above_its_threshold()
+    {
+        var sent = new ConcurrentQueue<Lockstep.Notifications.Notice>();
+        var notifier = new Recorder(sent);
+        var quiet = new Lockstep.Notifications.NotifyChannel("quiet", "webhook", new HashSet<Lockstep.Notifications.NoticeKind> { Lockstep.Notifications.NoticeKind.Drift },
+            TimeSpan.FromMinutes(1), null, DriftAbove: 10);
+        var loud = quiet with { Name = "loud", DriftAbove = 0 };
+        var board = new Lockstep.Notifications.NoticeBoard([(quiet, notifier), (loud, notifier)], Clock.Fake(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        board.Post(Lockstep.Notifications.NoticeKind.Drift, "marshal", "reconciliation drift", "3 records drifted", amount: 3);
+        await board.FlushAsync(quiet, notifier, CancellationToken.None);
+        await board.FlushAsync(loud, notifier, CancellationToken.None);
+        var afterSmall = sent.Select(n => n.Channel).ToList();
+        board.Post(Lockstep.Notifications.NoticeKind.Drift, "marshal", "reconciliation drift", "11 records drifted", amount: 11);
+        await board.FlushAsync(quiet, notifier, CancellationToken.None);
+
+        Assert.Equal(["loud"], afterSmall);
+        Assert.Equal(["loud", "quiet"], sent.Select(n => n.Channel));
+        Assert.Equal(["11 records drifted"], sent.Last().Systems["marshal"].Samples);
+    }
+
+    [Fact]
+    public void Notice_kinds_and_the_drift_threshold_are_checked_at_load()
+    {
+        var yaml = """
+            storage: sqlite:lockstep.db
+            systems:
+              logistics: { type: http, url: "http://127.0.0.1:9" }
+            notify:
+              ops-hook: { type: webhook, url: "http://127.0.0.1:9/notify", secret: "whsec_c2VjcmV0c2VjcmV0", on: [conflict, drift, gossip], driftAbove: -1 }
+            flows:
+              aid-to-logistics: { entity: supply, to: logistics, upsert: "PUT /api/records/{key}" }
+            """;
+        using var folder = new TempFolder();
+
+        var errors = Assert.Throws<Lockstep.Configuration.ConfigException>(() => TestEngine.Load(yaml, folder.Path)).Errors.Select(e => e.ToString()).ToList();
+
+        Assert.Contains(errors, e => e.Contains("notify.ops-hook.on: 'gossip' is not a notice kind (dead, circuit, drift, source, conflict)", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("notify.ops-hook.driftAbove:", StringComparison.Ordinal));
+        Assert.Equal(2, errors.Count);
+    }
+
+    private sealed class Recorder(ConcurrentQueue<Lockstep.Notifications.Notice> sent) : Lockstep.Notifications.INotifier
+    {
+        public ValueTask<bool> SendAsync(Lockstep.Notifications.Notice notice, CancellationToken cancellationToken)
+        {
+            sent.Enqueue(notice);
+            return ValueTask.FromResult(true);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }

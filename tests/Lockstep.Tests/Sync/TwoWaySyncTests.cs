@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Lockstep.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Lockstep.Tests.Sync;
 
@@ -187,6 +189,28 @@ public sealed class TwoWaySyncTests
         Assert.Equal(("target", "anonymous"), (settled.GetProperty("outcome").GetString(), settled.GetProperty("resolvedBy").GetString()));
         Assert.Contains(audit.EnumerateArray(), a => a.GetProperty("action").GetString() == "resolve conflict" && a.GetProperty("actor").GetString() == "anonymous");
         Assert.Equal(0, (await w.GetJsonAsync("/api/conflicts")).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_conflict_parked_for_an_operator_is_notified()
+    {
+        var notices = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var arrived = new Signal();
+        await using var hook = await PartnerServer.StartAsync(app => app.MapPost("/notify", async (HttpContext context) =>
+        {
+            notices.Enqueue(await new StreamReader(context.Request.Body).ReadToEndAsync());
+            arrived.Pulse();
+            return Results.NoContent();
+        }));
+        await using var w = await TwoWayWorld.StartAsync("manual", notifyUrl: hook.Url + "/notify");
+
+        await ConflictAsync(w);
+        await Eventually.AdvanceUntilAsync(w.Time, TimeSpan.FromSeconds(1), () => Task.FromResult(!notices.IsEmpty), "a conflict notice", arrived);
+        var id = (await w.GetJsonAsync("/api/conflicts"))[0].GetProperty("id").GetInt64();
+
+        var notice = Assert.Single(notices);
+        Assert.Contains("\"permits-clerk-marshal\":{\"counts\":{\"conflicts waiting\":1}", notice, StringComparison.Ordinal);
+        Assert.Contains($"permits-clerk-marshal: permit/P-1 (conflict {id}, policy manual)", notice, StringComparison.Ordinal);
     }
 
     [Fact]

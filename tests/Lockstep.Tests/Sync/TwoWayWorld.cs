@@ -87,7 +87,8 @@ internal sealed class TwoWayWorld : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<TwoWayWorld> StartAsync(string policy, string fallback = "sourceWins")
+    /// <param name="notifyUrl">When given, a notify channel posting conflict notices there (window 2 s).</param>
+    public static async Task<TwoWayWorld> StartAsync(string policy, string fallback = "sourceWins", string? notifyUrl = null)
     {
         var secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -95,6 +96,8 @@ internal sealed class TwoWayWorld : IAsyncDisposable
         var marshal = await SyncMarshal.StartAsync(secret, () => time.GetUtcNow());
         var folder = new TempFolder();
         var yaml = Yaml.Replace("CLERK_URL", clerk.Url).Replace("MARSHAL_URL", marshal.Url).Replace("POLICY", policy).Replace("FALLBACK", fallback);
+        if (notifyUrl is not null)
+            yaml += $"\nnotify:\n  ops: {{ type: webhook, url: \"{notifyUrl}\", secret: \"${{MARSHAL_WEBHOOK_SECRET}}\", on: [conflict], window: 2s }}\n";
         var config = TestEngine.Load(yaml, folder.Path, new Dictionary<string, string> { ["MARSHAL_WEBHOOK_SECRET"] = secret });
         var app = LockstepHost.Build(config, "http://127.0.0.1:0", services => services.AddSingleton<TimeProvider>(time), Microsoft.Extensions.Logging.LogLevel.Warning);
         await app.StartAsync();
