@@ -72,6 +72,8 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
 
     public TimeSpan? Linger(FlowDefinition flow) => flow.Settings is HttpFlowOptions { Batch: not null } settings ? settings.Linger : null;
 
+    public int? MaxBatch(FlowDefinition flow) => (flow.Settings as HttpFlowOptions)?.BatchSize;
+
     /// <summary>
     /// One request with the mapped records as a JSON array, and their idempotency keys, in the same order, in
     /// <c>Idempotency-Keys</c> (comma-separated, each URL-escaped). The answer applies to every record in it.

@@ -10,7 +10,7 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 
     public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers", "tls"];
 
-    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "batch", "linger"];
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "batch", "linger", "batchSize"];
 
     public object? BindSystem(ConfigSection system)
     {
@@ -49,6 +49,8 @@ public sealed class HttpConnectorFactory : IConnectorFactory
         }
         var linger = flow.Duration("linger", TimeSpan.Zero, TimeSpan.FromSeconds(10));
         if (linger is not null && batchText is null) flow.Error("linger", "only applies with 'batch'");
+        var batchSize = flow.Int("batchSize", 1, 10_000);
+        if (batchSize is not null && batchText is null) flow.Error("batchSize", "only applies with 'batch'");
         HttpOperation? delete = null;
         if (deleteText is not null)
         {
@@ -67,7 +69,7 @@ public sealed class HttpConnectorFactory : IConnectorFactory
             if (Templates.Unknown(value) is { } unknown) flow.Error("headers", $"{name}: unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})");
         }
         if (upsert is null && batch is null) return null;
-        return new HttpFlowOptions(upsert, delete, get) { Batch = batch, Linger = linger ?? TimeSpan.FromMilliseconds(50) };
+        return new HttpFlowOptions(upsert, delete, get) { Batch = batch, Linger = linger ?? TimeSpan.FromMilliseconds(50), BatchSize = batchSize };
     }
 
     public IConnector Create(SystemDefinition system, ConnectorContext context) =>

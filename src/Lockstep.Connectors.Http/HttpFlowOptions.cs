@@ -9,4 +9,7 @@ internal sealed record HttpFlowOptions(HttpOperation? Upsert, HttpOperation? Del
     public HttpOperation? Batch { get; init; }
 
     public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The most records per batch request; null for <c>delivery.batchSize</c>.</summary>
+    public int? BatchSize { get; init; }
 }

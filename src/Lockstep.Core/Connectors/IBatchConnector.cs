@@ -13,6 +13,9 @@ public interface IBatchConnector
     /// <summary>How long to wait to fill a batch for this flow; null when the flow sends one record per request.</summary>
     TimeSpan? Linger(FlowDefinition flow);
 
+    /// <summary>The most records in one batch of this flow; null for the engine's <c>delivery.batchSize</c>.</summary>
+    int? MaxBatch(FlowDefinition flow) => null;
+
     /// <summary>Writes the records; returns exactly one result per item, in the same order.</summary>
     ValueTask<IReadOnlyList<ConnectorResult>> ApplyBatchAsync(IReadOnlyList<BatchItem> items, FlowDefinition flow, CancellationToken cancellationToken);
 }

@@ -5,7 +5,7 @@ using Lockstep.Records;
 namespace Lockstep.Deliveries;
 
 /// <summary>
-/// Batched flows: claimed upserts of a flow whose connector batches are grouped (up to <c>delivery.batchSize</c>, for
+/// Batched flows: claimed upserts of a flow whose connector batches are grouped (up to the flow's batch size, for
 /// at most the flow's linger) and sent in one request; each keeps its own outcome. Flows without batching never come here.
 /// </summary>
 internal sealed partial class DeliveryLoop
@@ -19,7 +19,7 @@ internal sealed partial class DeliveryLoop
         foreach (var (name, flow) in flows)
         {
             if (flow.Lane.Connector is IBatchConnector connector && connector.Linger(flow.Definition) is { } linger)
-                batches[name] = new FlowBatch(connector, linger, max);
+                batches[name] = new FlowBatch(connector, linger, connector.MaxBatch(flow.Definition) ?? max);
         }
         return batches;
     }

@@ -64,6 +64,33 @@ public sealed class BatchDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_flows_batchSize_caps_its_batches_below_the_engines()
+    {
+        await using var engine = await TestEngine.StartAsync(Yaml.Replace("linger: 50ms", "linger: 50ms\n    batchSize: 3", StringComparison.Ordinal), _time);
+
+        await engine.PublishAsync([.. Enumerable.Range(1, 12).Select(i => TestEngine.Permit($"S-{i}", 1))]);
+        await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromMilliseconds(50), () => Task.FromResult(Delivered.Count() >= 12), "all 12 records", _arrived);
+        await engine.WaitForStateAsync("synced");
+
+        var requests = _requests.ToArray();
+        Assert.All(requests, r => Assert.InRange(r.Ids.Length, 1, 3));
+        Assert.Contains(requests, r => r.Ids.Length == 3);
+        Assert.Equal(12, Delivered.Distinct().Count());
+    }
+
+    [Fact]
+    public void A_batchSize_without_batch_is_refused()
+    {
+        using var folder = new TempFolder();
+        var yaml = Yaml.Replace("batch: POST /api/records/batch", "upsert: PUT /api/records/{key}", StringComparison.Ordinal)
+            .Replace("linger: 50ms", "batchSize: 3", StringComparison.Ordinal);
+
+        var errors = Assert.Throws<ConfigException>(() => TestEngine.Load(yaml, folder.Path)).Errors;
+
+        Assert.Equal("flows.supplies.batchSize: only applies with 'batch'", Assert.Single(errors).ToString().Split(": ", 2)[1]);
+    }
+
+    [Fact]
     public async Task A_failed_batch_is_retried_with_the_same_idempotency_keys()
     {
         _failFirst = 1;
