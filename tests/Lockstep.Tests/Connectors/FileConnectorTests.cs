@@ -37,4 +37,60 @@ public sealed class FileConnectorTests
         Assert.Contains(lines, l => l.GetProperty("key").GetString() == "P-1" && l.GetProperty("op").GetString() == "delete"
             && l.GetProperty("data").ValueKind == JsonValueKind.Null);
     }
+
+    [Fact]
+    public async Task Csv_rows_carry_the_idempotency_key_and_the_chosen_columns_in_a_file_per_flow()
+    {
+        using var folder = new TempFolder();
+        var yaml = """
+            storage: sqlite:lockstep.db
+            systems:
+              warehouse: { type: file, path: "out/{flow}.csv", columns: [id, status, owner.lastName, location, missing] }
+            flows:
+              permits-to-warehouse:
+                entity: permit
+                to: warehouse
+              revoked-to-warehouse:
+                entity: permit
+                to: warehouse
+                filter: (p) => p.status === "revoked"
+                map: (p) => ({ id: p.id, status: `${p.status}, "late"`, owner: p.owner })
+            """;
+        await using var engine = await TestEngine.StartAsync(yaml, TimeProvider.System, folder: folder);
+
+        await engine.PublishAsync([.. Enumerable.Range(1, 20).Select(i => TestEngine.Permit($"P-{i}", 1)), TestEngine.Permit("P-21", 1, status: "revoked")]);
+        await engine.WaitForStateAsync("synced");
+        await engine.PublishAsync([TestEngine.Permit("P-21", 2, op: RecordOp.Delete)]);
+        await engine.WaitForStateAsync("synced");
+
+        var all = File.ReadAllLines(Path.Combine(folder.Path, "out", "permits-to-warehouse.csv"));
+        var revoked = File.ReadAllLines(Path.Combine(folder.Path, "out", "revoked-to-warehouse.csv"));
+        Assert.Equal("idempotencyKey,flow,type,entity,key,version,op,id,status,owner.lastName,location,missing", all[0]);
+        Assert.Equal(23, all.Length);   // the header, 21 upserts, one delete
+        Assert.Contains("""permits-to-warehouse:permit:P-7:1,permits-to-warehouse,permitApproved,permit,P-7,1,upsert,P-7,approved,Lovelace,"{""lat"":45.5,""lng"":-73.6}",""", all);
+        Assert.Equal("permits-to-warehouse:permit:P-21:2,permits-to-warehouse,permitApproved,permit,P-21,2,delete,,,,,", all[^1]);
+        Assert.Equal(all[0], revoked[0]);
+        Assert.Equal(""""revoked-to-warehouse:permit:P-21:1,revoked-to-warehouse,permitApproved,permit,P-21,1,upsert,P-21,"revoked, ""late""",Lovelace,,"""", revoked[1]);
+    }
+
+    [Theory]
+    [InlineData("path: out/p.csv", "systems.warehouse.columns: a csv file needs 'columns'")]
+    [InlineData("path: out/p.txt, format: xml", "systems.warehouse.format: unknown format 'xml' (jsonl or csv)")]
+    [InlineData("path: out/p.jsonl, columns: [id]", "systems.warehouse.columns: only applies with format: csv")]
+    [InlineData("path: out/p.csv, columns: [id, owner..name]", "systems.warehouse.columns: 'owner..name' is not a field path")]
+    public void File_settings_are_checked_at_load(string settings, string error)
+    {
+        using var folder = new TempFolder();
+        var yaml = $$"""
+            storage: sqlite:lockstep.db
+            systems:
+              warehouse: { type: file, {{settings}} }
+            flows:
+              permits-to-warehouse: { entity: permit, to: warehouse }
+            """;
+
+        var errors = Assert.Throws<Lockstep.Configuration.ConfigException>(() => TestEngine.Load(yaml, folder.Path)).Errors;
+
+        Assert.StartsWith(error, Assert.Single(errors).ToString().Split(": ", 2)[1], StringComparison.Ordinal);
+    }
 }

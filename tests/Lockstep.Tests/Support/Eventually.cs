@@ -8,12 +8,14 @@ internal static class Eventually
 {
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
-    public static async Task WaitAsync(Func<Task<bool>> condition, string what, TimeSpan? limit = null, Signal? signal = null)
+    /// <param name="describe">What the timeout message shows of the state the condition saw last.</param>
+    public static async Task WaitAsync(Func<Task<bool>> condition, string what, TimeSpan? limit = null, Signal? signal = null, Func<Task<string>>? describe = null)
     {
         using var timeout = new CancellationTokenSource(limit ?? Limit);
         while (!await condition())
         {
-            if (timeout.IsCancellationRequested) throw new TimeoutException($"timed out waiting for: {what}");
+            if (timeout.IsCancellationRequested)
+                throw new TimeoutException($"timed out waiting for: {what}{(describe is null ? "" : $" (last seen: {await describe()})")}");
             var wake = signal?.NextAsync() ?? Task.CompletedTask;
             try
             {

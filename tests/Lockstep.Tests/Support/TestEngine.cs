@@ -66,7 +66,7 @@ internal sealed class TestEngine : IAsyncDisposable
         {
             var status = await StatusAsync();
             return (system is null ? status.State : status.Systems[system].State) == state;
-        }, $"status {system ?? "overall"} = {state}", signal: Committed);
+        }, $"status {system ?? "overall"} = {state}", signal: Committed, describe: async () => System.Text.Json.JsonSerializer.Serialize(await StatusAsync()));
 
     public static Event Permit(string key, long version, string type = "permitApproved", RecordOp op = RecordOp.Upsert, string? id = null, string? status = null) =>
         new(id ?? $"permit:{key}:{version}", type, "permit", key, version, op,
