@@ -39,6 +39,8 @@ public sealed class HttpTlsTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(_folder.Path, "ca.pem"), _ca.ExportCertificatePem());
         await File.WriteAllTextAsync(Path.Combine(_folder.Path, "client.pem"), clientCert.ExportCertificatePem());
         await File.WriteAllTextAsync(Path.Combine(_folder.Path, "client.key"), clientCert.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(_folder.Path, "client-encrypted.key"), clientCert.GetRSAPrivateKey()!.ExportEncryptedPkcs8PrivateKeyPem(
+            KeyPassword, new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 10_000)));
         await File.WriteAllTextAsync(Path.Combine(_folder.Path, "stranger.pem"), strangerCert.ExportCertificatePem() + "\n" + strangerCert.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
 
         var server = X509CertificateLoader.LoadPkcs12(serverCert.Export(X509ContentType.Pkcs12), null);
@@ -68,7 +70,9 @@ public sealed class HttpTlsTests : IAsyncLifetime
         _folder.Dispose();
     }
 
-    private LockstepConfig Load(string tls) => TestEngine.Load($$"""
+    private const string KeyPassword = "tls-key-password-7c1e";
+
+    private LockstepConfig Load(string tls, string password = KeyPassword) => TestEngine.Load($$"""
         storage: sqlite:lockstep.db
         systems:
           registry:
@@ -80,7 +84,7 @@ public sealed class HttpTlsTests : IAsyncLifetime
             on: [permitApproved]
             to: registry
             upsert: PUT /api/records/{key}
-        """, _folder.Path);
+        """, _folder.Path, new Dictionary<string, string> { ["KEY_PASSWORD"] = password });
 
     private static async Task<ConnectorResult> PutAsync(LockstepConfig config)
     {
@@ -96,6 +100,26 @@ public sealed class HttpTlsTests : IAsyncLifetime
 
         Assert.Equal(ResultKind.Success, result.Kind);
         Assert.Equal(["CN=lockstep-client"], _clients);
+    }
+
+    [Fact]
+    public async Task An_encrypted_client_key_is_opened_with_its_password()
+    {
+        var result = await PutAsync(Load("""{ clientCertificate: client.pem, clientKey: client-encrypted.key, clientKeyPassword: "${KEY_PASSWORD}", ca: ca.pem }"""));
+
+        Assert.Equal(ResultKind.Success, result.Kind);
+        Assert.Equal(["CN=lockstep-client"], _clients);
+    }
+
+    [Fact]
+    public void A_wrong_key_password_is_an_error_naming_the_key_without_the_password()
+    {
+        var errors = Assert.Throws<ConfigException>(() => Load("""{ clientCertificate: client.pem, clientKey: client-encrypted.key, clientKeyPassword: "${KEY_PASSWORD}" }""", "wrong-password-93ab")).Errors;
+
+        var error = Assert.Single(errors);
+        Assert.Equal("systems.registry.tls.clientKeyPassword", error.Path);
+        Assert.Contains("cannot load the client certificate and key (PEM, encrypted)", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-password-93ab", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
