@@ -116,9 +116,12 @@ esac" || return 1
 }
 
 start_mqtt() {        # -> LOCKSTEP_TEST_MQTT (anonymous, persistent sessions), LOCKSTEP_TEST_MQTT_CTL
+  # Mosquitto holds sessions and queued messages in memory and writes them out on autosave; with autosave_on_changes and
+  # an interval of 1 it writes after every change (a persistent session, a subscription, a queued message), so a SIGKILL
+  # loses only what arrived since (a message sent straight on to a connected client is not counted as a change).
   local d=$SVC/mqtt port; port=$(free_port); mkdir "$d"
   is_root && chown mosquitto: "$d"             # as root mosquitto drops to user mosquitto: it must own the dir
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\nlog_dest stdout\n' \
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\nautosave_on_changes true\nlog_dest stdout\n' \
     "$port" "$d" > "$d/mosquitto.conf"
   svc_ctl mqtt "
 case \"\$1\" in

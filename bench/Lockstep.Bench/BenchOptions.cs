@@ -5,7 +5,7 @@ namespace Lockstep.Bench;
 /// <summary>Command-line settings; every size and time bound of every scenario is here, with the defaults of the issue.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "reconcile", "poll", "postgres"];
+    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "reconcile", "poll", "postgres", "brokers"];
 
     public IReadOnlyList<string> Scenarios { get; init; } = ["intake", "delivery", "latency", "backlog", "reconcile", "poll"];
 
@@ -46,6 +46,11 @@ internal sealed record BenchOptions
     // (7) postgres
     public string? Postgres { get; init; }
 
+    // (8) brokers: the URLs of the brokers to measure (an AMQP URL holds a password: it is never printed)
+    public string? Nats { get; init; }
+    public string? Amqp { get; init; }
+    public string? Mqtt { get; init; }
+
     /// <summary>Diagnostics only: run the engine with <c>delivery.completionEvents: false</c> (the default is on, as shipped).</summary>
     public bool NoCompletionEvents { get; init; }
 
@@ -85,6 +90,9 @@ internal sealed record BenchOptions
                 "--poll-page" => o with { PollPageSize = NextInt() },
                 "--markdown" => o with { MarkdownOut = Next() },
                 "--pg" => o with { Postgres = Next() },
+                "--nats" => o with { Nats = Next() },
+                "--amqp" => o with { Amqp = Next() },
+                "--mqtt" => o with { Mqtt = Next() },
                 "--no-completion-events" => o with { NoCompletionEvents = true },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
@@ -105,7 +113,8 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         Lockstep.Bench [options]
-          --scenarios LIST        intake,delivery,latency,backlog,reconcile,poll (default), postgres (needs --pg)
+          --scenarios LIST        intake,delivery,latency,backlog,reconcile,poll (default), postgres (needs --pg),
+                                  brokers (needs --nats, --amqp and/or --mqtt)
           --data DIR              where journal files go (default: the temp folder); removed afterwards unless --keep-data
           --intake-events N       (1) events published (default 200000)
           --publishers N          (1)(4) concurrent publishers (default 8)
@@ -125,6 +134,9 @@ internal sealed record BenchOptions
           --poll-items N          (6) items the clerk serves to the http-poll source (default 100000)
           --poll-page N           (6) items per page, the rest behind a Link rel="next" header (default 1000)
           --pg CONN               (7) a PostgreSQL+PostGIS connection string for the postgres connector scenario
+          --nats URL              (8) a nats-server with JetStream (nats://host:4222) for the brokers scenario
+          --amqp URL              (8) a RabbitMQ (amqp://user:password@host:5672/) for the brokers scenario
+          --mqtt URL              (8) an MQTT 5 broker (mqtt://host:1883) for the brokers scenario
           --markdown FILE         also write the results table to FILE
           --no-completion-events  diagnostics: engine without syncCompleted events (shipped default: on)
         """;

@@ -86,17 +86,18 @@ public sealed class AmqpConnectorTests
     }
 
     [Fact]
-    public async Task A_broker_restart_during_delivery_loses_nothing()
+    public async Task A_broker_killed_during_a_stream_of_deliveries_loses_nothing()
     {
         await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System, Env);
         await using (var setup = await AmqpProbe.OpenAsync()) await setup.BindQueueAsync($"q{_id}", $"x{_id}", "permits.#");
-        await engine.PublishAsync([.. Enumerable.Range(1, 10).Select(i => TestEngine.Permit($"P-{i}", 1))]);
-        await engine.WaitForStateAsync("synced");
+        await engine.PublishAsync([.. Enumerable.Range(1, 1000).Select(i => TestEngine.Permit($"P-{i}", 1))]);
+        // SIGKILL while confirms are outstanding: some deliveries are done, the rest in flight or still to claim.
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Flows["permits-to-bus"].Delivered >= 20, "the stream under way", signal: engine.Committed);
 
-        await TestServers.ControlAsync("AMQP", "stop");
+        await TestServers.ControlAsync("AMQP", "kill");
         try
         {
-            await engine.PublishAsync([.. Enumerable.Range(11, 40).Select(i => TestEngine.Permit($"P-{i}", 1))]);
+            await engine.PublishAsync([.. Enumerable.Range(1001, 100).Select(i => TestEngine.Permit($"P-{i}", 1))]);
             await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Flows["permits-to-bus"].LastFailureAt is not null, "a delivery failing while RabbitMQ is down", signal: engine.Committed);
         }
         finally
@@ -105,8 +106,11 @@ public sealed class AmqpConnectorTests
         }
         await engine.WaitForStateAsync("synced");
 
+        // Confirmed means persisted in the durable queue: every version is there after the crash (a confirm lost with
+        // the broker makes a second copy with the same message-id, which a consumer dedupes).
         await using var probe = await AmqpProbe.OpenAsync();
         var ids = (await probe.DrainAsync($"q{_id}")).Select(m => m.MessageId!).ToList();
-        Assert.Equal(Enumerable.Range(1, 50).Select(i => $"permits-to-bus:permit:P-{i}:1").Order(), ids.Distinct().Order());
+        Assert.Equal(Enumerable.Range(1, 1100).Select(i => $"permits-to-bus:permit:P-{i}:1").Order(), ids.Distinct().Order());
+        Assert.DoesNotContain(engine.Logs.Lines, l => l.Contains("guest:guest", StringComparison.Ordinal));
     }
 }

@@ -4,7 +4,10 @@ using RabbitMQ.Client;
 
 namespace Lockstep.Tests.Connectors.Messaging;
 
-/// <summary>A plain RabbitMQ client on the test broker: declares and binds queues, publishes and reads them as another program would.</summary>
+/// <summary>
+/// A plain RabbitMQ client on the test broker: declares and binds queues, publishes (persistent, awaiting the publisher
+/// confirm) and reads them as another program would.
+/// </summary>
 internal sealed class AmqpProbe : IAsyncDisposable
 {
     private IConnection _connection = null!;
@@ -14,7 +17,7 @@ internal sealed class AmqpProbe : IAsyncDisposable
     {
         var probe = new AmqpProbe();
         probe._connection = await new ConnectionFactory { Uri = new Uri(TestServers.Amqp) }.CreateConnectionAsync();
-        probe._channel = await probe._connection.CreateChannelAsync();
+        probe._channel = await probe._connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         return probe;
     }
 

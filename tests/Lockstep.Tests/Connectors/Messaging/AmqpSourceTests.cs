@@ -76,6 +76,42 @@ public sealed class AmqpSourceTests
     }
 
     [Fact]
+    public async Task A_broker_killed_while_messages_flow_in_leaves_each_message_journaled_exactly_once()
+    {
+        static string Body(int i) => $$"""{"id":"M-{{i}}","text":"hello {{i}}"}""";
+        await using (var before = await AmqpProbe.OpenAsync())
+        {
+            await before.BindQueueAsync($"q{_id}", $"x{_id}", "#");
+            for (var i = 1; i <= 500; i++) await before.PublishAsync($"q{_id}", Body(i), $"node-a:M-{i}");
+        }
+        await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System, Env);
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources?["inbox"].Accepted >= 20, "the stream under way");
+
+        // SIGKILL mid-stream: the messages taken but not acknowledged go back to the queue and come again after the restart.
+        await TestServers.ControlAsync("AMQP", "kill");
+        try
+        {
+            await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources?["inbox"].State == "failing", "the subscription failing while RabbitMQ is down");
+        }
+        finally
+        {
+            await TestServers.ControlAsync("AMQP", "start");
+        }
+        await using (var after = await AmqpProbe.OpenAsync())
+            for (var i = 501; i <= 600; i++) await after.PublishAsync($"q{_id}", Body(i), $"node-a:M-{i}");
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources?["inbox"].Accepted >= 600, "600 messages journaled", TimeSpan.FromMinutes(2));
+        await engine.WaitForStateAsync("synced");
+
+        Assert.Equal(600, (await engine.StatusAsync()).Sources!["inbox"].Accepted);
+        for (var i = 1; i <= 600; i += 37) Assert.NotNull(await engine.Engine.GetEventAsync($"inbox:node-a:M-{i}", CancellationToken.None));
+        var lines = File.ReadAllLines(Path.Combine(engine.Folder.Path, "out", "messages.jsonl"));
+        Assert.Equal(600, lines.Length);
+        Assert.Equal(600, lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("key").GetString()).Distinct().Count());
+        await using var probe = await AmqpProbe.OpenAsync();
+        Assert.Empty(await probe.DrainAsync($"q{_id}"));
+    }
+
+    [Fact]
     public void Config_errors_name_the_key()
     {
         var yaml = Yaml.Replace($"queue: q{_id}", "bindingKey: a.#", StringComparison.Ordinal);

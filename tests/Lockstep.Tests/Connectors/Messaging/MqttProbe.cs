@@ -15,9 +15,16 @@ internal sealed class MqttProbe : IAsyncDisposable
 
     public ConcurrentQueue<(string Topic, string? Id, string Body)> Received { get; } = new();
 
-    public static async Task<MqttProbe> ConnectAsync(string? subscribe = null)
+    private MqttClientOptions _options = null!;
+    private string? _subscribe;
+
+    /// <summary>
+    /// Connects (and subscribes at QoS 1 when <paramref name="subscribe"/> is given). With <paramref name="session"/> the
+    /// client keeps a persistent session under that client id, so the broker holds its messages while it is away.
+    /// </summary>
+    public static async Task<MqttProbe> ConnectAsync(string? subscribe = null, string? session = null)
     {
-        var probe = new MqttProbe();
+        var probe = new MqttProbe { _subscribe = subscribe };
         var url = new Uri(TestServers.Mqtt);
         probe._client.ApplicationMessageReceivedAsync += e =>
         {
@@ -25,11 +32,26 @@ internal sealed class MqttProbe : IAsyncDisposable
             probe.Received.Enqueue((e.ApplicationMessage.Topic, id, Encoding.UTF8.GetString(e.ApplicationMessage.Payload.ToArray())));
             return Task.CompletedTask;
         };
-        await probe._client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(url.Host, url.Port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId("probe-" + Guid.NewGuid().ToString("N")[..8]).Build());
-        if (subscribe is not null)
-            await probe._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(subscribe, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        var options = new MqttClientOptionsBuilder().WithTcpServer(url.Host, url.Port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithClientId(session ?? "probe-" + Guid.NewGuid().ToString("N")[..8]);
+        if (session is not null) options = options.WithCleanStart(false).WithSessionExpiryInterval(600);
+        probe._options = options.Build();
+        await probe.ConnectAsync();
         return probe;
+    }
+
+    /// <summary>After a broker restart: connects again (resuming a persistent session) and subscribes again.</summary>
+    public async Task ReconnectAsync()
+    {
+        await Eventually.WaitAsync(() => !_client.IsConnected, "the probe noticing the broker went away");
+        await ConnectAsync();
+    }
+
+    private async Task ConnectAsync()
+    {
+        await _client.ConnectAsync(_options);
+        if (_subscribe is not null)
+            await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(_subscribe, MqttQualityOfServiceLevel.AtLeastOnce).Build());
     }
 
     public async Task PublishAsync(string topic, string json, string? id)
@@ -41,7 +63,7 @@ internal sealed class MqttProbe : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
+        if (_client.IsConnected) await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
         _client.Dispose();
     }
 }

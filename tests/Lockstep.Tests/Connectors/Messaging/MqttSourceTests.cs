@@ -83,6 +83,46 @@ public sealed class MqttSourceTests
     }
 
     [Fact]
+    public async Task A_broker_killed_while_messages_flow_in_leaves_each_message_journaled_exactly_once()
+    {
+        static string Body(int i) => $$"""{"id":"M-{{i}}","text":"hello {{i}}"}""";
+        await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System);
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources?["inbox"].State == "ok", "the subscription running");
+        await using (var before = await MqttProbe.ConnectAsync())
+        {
+            // The subscription is made just after the connection: wait until a first message gets through.
+            await Eventually.WaitAsync(async () =>
+            {
+                await before.PublishAsync($"s{_id}/room", Body(0), "node-a:M-0");
+                return (await engine.StatusAsync()).Sources?["inbox"].Accepted >= 1;
+            }, "the subscription receiving");
+            for (var i = 1; i <= 500; i++) await before.PublishAsync($"s{_id}/room", Body(i), $"node-a:M-{i}");
+        }
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources?["inbox"].Accepted >= 20, "the stream under way");
+
+        // SIGKILL mid-stream: the persistent session (saved by Mosquitto) sends what was not acknowledged again after the restart.
+        await TestServers.ControlAsync("MQTT", "kill");
+        try
+        {
+            await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources?["inbox"].State == "failing", "the subscription failing while Mosquitto is down");
+        }
+        finally
+        {
+            await TestServers.ControlAsync("MQTT", "start");
+        }
+        await using (var after = await MqttProbe.ConnectAsync())
+            for (var i = 501; i <= 600; i++) await after.PublishAsync($"s{_id}/room", Body(i), $"node-a:M-{i}");
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Sources?["inbox"].Accepted >= 601, "601 messages journaled", TimeSpan.FromMinutes(2));
+        await engine.WaitForStateAsync("synced");
+
+        Assert.Equal(601, (await engine.StatusAsync()).Sources!["inbox"].Accepted);
+        for (var i = 1; i <= 600; i += 37) Assert.NotNull(await engine.Engine.GetEventAsync($"inbox:node-a:M-{i}", CancellationToken.None));
+        var lines = File.ReadAllLines(Path.Combine(engine.Folder.Path, "out", "messages.jsonl"));
+        Assert.Equal(601, lines.Length);
+        Assert.Equal(601, lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("key").GetString()).Distinct().Count());
+    }
+
+    [Fact]
     public void Config_errors_name_the_key()
     {
         var errors = Assert.Throws<ConfigException>(() => TestEngine.Load(Yaml.Replace($"topic: s{_id}/#", "prefetch: 3", StringComparison.Ordinal), "/tmp")).Errors;
