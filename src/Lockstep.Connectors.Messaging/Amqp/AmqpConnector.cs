@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Lockstep.Configuration;
 using Lockstep.Connectors.Messaging.Topics;
@@ -9,23 +10,25 @@ namespace Lockstep.Connectors.Messaging.Amqp;
 
 /// <summary>
 /// Publishes one persistent message per record version (<c>message-id</c> = the idempotency key, mandatory) on a channel
-/// with publisher confirms, and reports success only after the broker's confirm. The connection is opened lazily and
-/// recovers by itself; a channel closed by an error is opened again on next use.
+/// with publisher confirms, and reports success only after the broker's confirm. Concurrent deliveries each borrow a
+/// channel of their own from a pool (at most the system's <c>concurrency</c> are ever open), so confirms are awaited in
+/// parallel. The connection is opened lazily and recovers by itself; a channel closed by an error is dropped from the
+/// pool and a new one opened on next use.
 /// </summary>
 internal sealed class AmqpConnector(AmqpSystemOptions options, SystemDefinition system, ConnectorContext context) : IConnector
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentBag<IChannel> _idle = [];
     private readonly string _shown = BrokerUrl.Shown(options.Url);
     private IConnection? _connection;
-    private IChannel? _channel;
 
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var routingKey = ((AmqpFlowOptions)flow.Settings!).RoutingKey.Render(delivery);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        IChannel? channel = null;
         try
         {
-            var channel = await ChannelAsync(cancellationToken).ConfigureAwait(false);
+            channel = await RentAsync(cancellationToken).ConfigureAwait(false);
             var headers = new Dictionary<string, object?>
             {
                 ["lockstep-op"] = Tombstone.Op(delivery),
@@ -62,30 +65,65 @@ internal sealed class AmqpConnector(AmqpSystemOptions options, SystemDefinition 
         }
         finally
         {
+            if (channel is { IsOpen: true }) _idle.Add(channel);
+            else if (channel is not null) await DisposeQuietlyAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An open idle channel, or a new one (the exchange declared on it, which is idempotent).</summary>
+    private async ValueTask<IChannel> RentAsync(CancellationToken cancellationToken)
+    {
+        while (_idle.TryTake(out var idle))
+        {
+            if (idle.IsOpen) return idle;
+            await DisposeQuietlyAsync(idle).ConfigureAwait(false);
+        }
+        var connection = await ConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (options.Exchange.Length > 0)
+                await channel.ExchangeDeclareAsync(options.Exchange, options.ExchangeType, durable: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return channel;
+        }
+        catch
+        {
+            await DisposeQuietlyAsync(channel).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async ValueTask<IConnection> ConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _connection) is { IsOpen: true } open) return open;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_connection is { IsOpen: false })
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
+                _connection = null;
+            }
+            _connection ??= await AmqpConnections.OpenAsync(options.Url, "lockstep-" + system.Name, system.Timeout, recover: true, cancellationToken).ConfigureAwait(false);
+            return _connection;
+        }
+        finally
+        {
             _gate.Release();
         }
     }
 
-    private async ValueTask<IChannel> ChannelAsync(CancellationToken cancellationToken)
+    private static async ValueTask DisposeQuietlyAsync(IChannel channel)
     {
-        if (_channel is { IsOpen: true } open) return open;
-        if (_channel is not null)
+        try
         {
-            await _channel.DisposeAsync().ConfigureAwait(false);
-            _channel = null;
+            await channel.DisposeAsync().ConfigureAwait(false);
         }
-        if (_connection is { IsOpen: false })
+        catch (Exception e) when (AmqpErrors.IsExpected(e) || e is ObjectDisposedException)
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
-            _connection = null;
+            // Already closed with its connection: nothing left to release.
         }
-        _connection ??= await AmqpConnections.OpenAsync(options.Url, "lockstep-" + system.Name, system.Timeout, recover: true, cancellationToken).ConfigureAwait(false);
-        var channel = await _connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken).ConfigureAwait(false);
-        if (options.Exchange.Length > 0)
-            await channel.ExchangeDeclareAsync(options.Exchange, options.ExchangeType, durable: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-        _channel = channel;
-        return channel;
     }
 
     public ValueTask<TargetRead> ReadAsync(Delivery delivery, FlowDefinition flow, CancellationToken cancellationToken) =>
@@ -93,7 +131,7 @@ internal sealed class AmqpConnector(AmqpSystemOptions options, SystemDefinition 
 
     public async ValueTask DisposeAsync()
     {
-        if (_channel is not null) await _channel.DisposeAsync().ConfigureAwait(false);
+        while (_idle.TryTake(out var channel)) await DisposeQuietlyAsync(channel).ConfigureAwait(false);
         if (_connection is not null) await _connection.DisposeAsync().ConfigureAwait(false);
         _gate.Dispose();
     }
