@@ -2,11 +2,16 @@ namespace Lockstep.Connectors.Http;
 
 /// <summary>
 /// A flow to an http system: the operation for an upsert and, optionally, for a delete and for reading a record back;
-/// with <c>batch</c>, upserts go in groups as a JSON array, waiting up to <see cref="Linger"/> to fill a group.
+/// with <c>batch</c>, upserts go in groups as a JSON array, waiting up to <see cref="Linger"/> to fill a group; with
+/// <c>list</c>, reconciliation reads every record the target holds, each keyed by the field <see cref="ListKey"/>.
 /// </summary>
 internal sealed record HttpFlowOptions(HttpOperation? Upsert, HttpOperation? Delete, HttpOperation? Get)
 {
     public HttpOperation? Batch { get; init; }
 
     public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    public HttpListOperation? List { get; init; }
+
+    public string? ListKey { get; init; }
 }

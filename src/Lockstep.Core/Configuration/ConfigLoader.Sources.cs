@@ -205,9 +205,11 @@ public sealed partial class ConfigLoader
     {
         var section = flow.Section("reconcile");
         if (section is null) return null;
-        section.CheckKeys(["cron", "interval", "timeZone", "jitter", "deleteExtra", "readsPerSecond"]);
+        section.CheckKeys(["cron", "interval", "timeZone", "jitter", "deleteExtra", "readsPerSecond", "maxPages"]);
         var deleteExtra = section.Bool("deleteExtra") ?? false;
-        if (deleteExtra) section.Error("deleteExtra", "deleting extras needs a 'list' operation, which is not supported yet");
-        return new ReconcileOptions(ReadSchedule(section, required: false), deleteExtra, section.Int("readsPerSecond", 1, 100_000) ?? 200);
+        return new ReconcileOptions(ReadSchedule(section, required: false), deleteExtra, section.Int("readsPerSecond", 1, 100_000) ?? 200)
+        {
+            MaxPages = section.Int("maxPages", 1, 1_000_000) ?? 10_000,
+        };
     }
 }
