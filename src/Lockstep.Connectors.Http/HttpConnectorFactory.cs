@@ -92,5 +92,5 @@ public sealed class HttpConnectorFactory : IConnectorFactory
         _ => null,
     };
 
-    public bool Lists(FlowDefinition flow) => flow.Settings is HttpFlowOptions { List: not null, ListKey: not null };
+    public bool Lists(FlowDefinition flow) => flow.Settings is HttpFlowOptions { List: not null };
 }
