@@ -110,15 +110,8 @@ public sealed class LockstepEngine : IAsyncDisposable
             var cursors = journal as ICursorStore ?? throw new InvalidOperationException("the journal does not store source cursors");
             var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets, stamp);
             _polls[source.Name] = runner;
-            _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct =>
-            {
-                var accepted = await runner.RunOnceAsync(ct).ConfigureAwait(false);
-                Counters.PollRan();
-                if (runner.Status.State == "failing")
-                    _notices.Post(Notifications.NoticeKind.Source, runner.Name, "source failing", $"{runner.Name}: {runner.Status.LastError}");
-                Counters.Add(new AppendResult(accepted, 0, 0));
-                return $"{accepted} new events";
-            }, time, jobLogger);
+            _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, ct => PollAsync(runner, full: false, ct), time, jobLogger);
+            _jobs["full:" + source.Name] = new ScheduledJob("full:" + source.Name, null, ct => PollAsync(runner, full: true, ct), time, jobLogger);
         }
         _reconcileStore = journal as IReconcileStore;
         foreach (var entry in config.Schedules)
@@ -235,7 +228,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     public async Task<SyncOutcome?> SyncAsync(string name, bool full, CancellationToken cancellationToken)
     {
         if (_polls.ContainsKey(name))
-            return new SyncOutcome(name, "source", await _jobs[name].RunNowAsync(cancellationToken).ConfigureAwait(false), null);
+            return new SyncOutcome(name, "source", await _jobs[(full ? "full:" : "") + name].RunNowAsync(cancellationToken).ConfigureAwait(false), null);
         if (!_flowSystems.ContainsKey(name)) return null;
         if (!full)
         {
@@ -247,6 +240,16 @@ public sealed class LockstepEngine : IAsyncDisposable
             throw new InvalidOperationException($"flow '{name}' has no 'reconcile:' settings (and its connector's read operation), so it cannot be reconciled");
         var report = await ReconcileAsync(reconciler, cancellationToken).ConfigureAwait(false);
         return new SyncOutcome(name, "flow", $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}", report);
+    }
+
+    private async Task<string> PollAsync(SourceRunner runner, bool full, CancellationToken cancellationToken)
+    {
+        var accepted = await runner.RunOnceAsync(cancellationToken, full).ConfigureAwait(false);
+        Counters.PollRan();
+        if (runner.Status.State == "failing")
+            _notices.Post(Notifications.NoticeKind.Source, runner.Name, "source failing", $"{runner.Name}: {runner.Status.LastError}");
+        Counters.Add(new AppendResult(accepted, 0, 0));
+        return runner.Status.Vanished is { } vanished && full ? $"{accepted} new events, {vanished} vanished" : $"{accepted} new events";
     }
 
     private async Task<ReconcileReport> ReconcileAsync(Reconciler reconciler, CancellationToken cancellationToken)

@@ -109,6 +109,16 @@ public sealed class SourceConfigTests
     }
 
     [Fact]
+    public void Vanished_is_delete_report_or_ignore()
+    {
+        var config = TestEngine.Load(Base.Replace("overlap: 5s", "overlap: 5s\n    vanished: delete"), "/tmp", Env);
+        var errors = Errors(Base.Replace("overlap: 5s", "overlap: 5s\n    vanished: remove"));
+
+        Assert.Equal(VanishedPolicy.Delete, config.Sources.Single(s => s.Kind == SourceKind.HttpPoll).Vanished);
+        Assert.Contains(errors, e => e.Path == "sources.clerk-permits.vanished" && e.Line == 15 && e.Message.Contains("'remove' is not one of delete, report, ignore"));
+    }
+
+    [Fact]
     public void A_flow_with_list_reconciles_by_list()
     {
         var config = TestEngine.Load(Base.Replace("    get: GET /inspections/{key}\n", "    list: GET /inspections?offset={offset}&limit=50\n    listKey: permitId\n    delete: DELETE /inspections/{key}\n")
