@@ -136,7 +136,7 @@ public sealed class LockstepEngine : IAsyncDisposable
             _jobs["reconcile:" + flow.Name] = new ScheduledJob("reconcile:" + flow.Name, flow.Reconcile!.Schedule, async ct =>
             {
                 var report = await ReconcileAsync(reconciler, ct).ConfigureAwait(false);
-                return $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}";
+                return Summary(report);
             }, time, jobLogger);
         }
     }
@@ -239,8 +239,14 @@ public sealed class LockstepEngine : IAsyncDisposable
         if (!_reconcilers.TryGetValue(name, out var reconciler))
             throw new InvalidOperationException($"flow '{name}' has no 'reconcile:' settings (and its connector's read operation), so it cannot be reconciled");
         var report = await ReconcileAsync(reconciler, cancellationToken).ConfigureAwait(false);
-        return new SyncOutcome(name, "flow", $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}", report);
+        return new SyncOutcome(name, "flow", Summary(report), report);
     }
+
+    /// <summary>A run's counts in one line; extras only where the flow can find them (it lists the target).</summary>
+    private string Summary(ReconcileReport report) =>
+        $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, "
+        + (Config.Flows.First(f => f.Name == report.Flow).Reconcile is { List: true } ? $"extra {report.Extra}, " : "")
+        + $"repaired {report.Repaired}";
 
     private async Task<string> PollAsync(SourceRunner runner, bool full, CancellationToken cancellationToken)
     {
@@ -256,9 +262,8 @@ public sealed class LockstepEngine : IAsyncDisposable
     {
         var report = await reconciler.RunAsync(cancellationToken).ConfigureAwait(false);
         Counters.ReconcileRan();
-        if (report.Missing + report.Different > 0)
-            _notices.Post(Notifications.NoticeKind.Drift, _flowSystems[report.Flow], "reconciliation drift",
-                $"{report.Flow}: checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}");
+        if (report.Missing + report.Different + report.Extra > 0)
+            _notices.Post(Notifications.NoticeKind.Drift, _flowSystems[report.Flow], "reconciliation drift", $"{report.Flow}: {Summary(report)}");
         _work.Set();
         var data = System.Text.Json.JsonSerializer.Serialize(report, ReportJson);
         await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",

@@ -106,6 +106,7 @@ public sealed class ListReconcileTests : IAsyncLifetime
         await Eventually.WaitAsync(() => Holds("P-03", "approved") && Holds("P-05", "approved"), "missing and different repaired", signal: engine.Committed);
 
         var report = outcome!.Report!;
+        Assert.Equal("checked 12, missing 1, different 1, extra 2, repaired 4", outcome.Outcome);
         Assert.Equal((12L, 1L, 1L, 2L, 4L, 0L), (report.Checked, report.Missing, report.Different, report.Extra, report.Repaired, report.Failed));
         Assert.Equal(["permit/P-03"], report.Samples["missing"]);
         Assert.Equal(["permit/P-05"], report.Samples["different"]);
