@@ -148,6 +148,15 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         }
     }
 
+    public async ValueTask<TargetPage> ListAsync(FlowDefinition flow, string? nextPage, CancellationToken cancellationToken)
+    {
+        var settings = (HttpFlowOptions)flow.Settings!;
+        if (settings is not { List: { } list, ListKey: { } keyField }) return TargetPage.Failed("the flow has no 'list' operation");
+        var (items, answered, error) = await HttpPages.FetchAsync(_http, system, _http.Resolve(list.Target(nextPage)),
+            i => new TargetItem(HttpPages.Field(i, keyField), i.GetRawText()), context.Secrets, cancellationToken).ConfigureAwait(false);
+        return error is null ? new TargetPage(items, list.Next(nextPage, items.Count, answered), null) : TargetPage.Failed(error);
+    }
+
     private ConnectorResult TokenFailure(OAuth2TokenException e) =>
         e.Transient ? ConnectorResult.Transient(Redact(e.Message), e.StatusCode) : ConnectorResult.Permanent(Redact(e.Message), e.StatusCode);
 

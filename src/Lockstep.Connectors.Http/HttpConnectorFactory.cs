@@ -10,7 +10,7 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 
     public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers", "tls"];
 
-    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "batch", "linger", "batchSize"];
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "list", "listKey", "batch", "linger", "batchSize"];
 
     public object? BindSystem(ConfigSection system)
     {
@@ -64,12 +64,21 @@ public sealed class HttpConnectorFactory : IConnectorFactory
             if (error is not null) flow.Error("get", error);
             else if (get!.Method != HttpMethod.Get) flow.Error("get", "must be a GET request");
         }
+        HttpListOperation? list = null;
+        var listKey = flow.String("listKey");
+        if (flow.String("list") is { } listText)
+        {
+            list = HttpListOperation.Parse(listText, out error);
+            if (error is not null) flow.Error("list", error);
+            if (listKey is null) flow.Error("listKey", "is required with 'list': the field of each listed item that holds the record's key (e.g. listKey: permitId)");
+        }
+        else if (listKey is not null) flow.Error("listKey", "only applies with 'list'");
         foreach (var (name, value) in flow.StringMap("headers"))
         {
             if (Templates.Unknown(value) is { } unknown) flow.Error("headers", $"{name}: unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})");
         }
         if (upsert is null && batch is null) return null;
-        return new HttpFlowOptions(upsert, delete, get) { Batch = batch, Linger = linger ?? TimeSpan.FromMilliseconds(50), BatchSize = batchSize };
+        return new HttpFlowOptions(upsert, delete, get) { Batch = batch, Linger = linger ?? TimeSpan.FromMilliseconds(50), BatchSize = batchSize, List = list, ListKey = listKey };
     }
 
     public IConnector Create(SystemDefinition system, ConnectorContext context) =>
@@ -78,6 +87,12 @@ public sealed class HttpConnectorFactory : IConnectorFactory
     public ISource CreateSource(SourceDefinition source, SystemDefinition system, ConnectorContext context) =>
         new HttpPollSource(source, system, (HttpSystemOptions)system.Settings!, context);
 
-    public string? CannotReconcile(FlowDefinition flow) =>
-        (flow.Settings as HttpFlowOptions)?.Get is null ? "reconcile needs a 'get' operation (e.g. get: GET /api/records/{key})" : null;
+    public string? CannotReconcile(FlowDefinition flow) => (flow.Settings as HttpFlowOptions) switch
+    {
+        null or { Get: null, List: null } => "reconcile needs a 'list' operation (e.g. list: GET /api/records?page={page}) or a 'get' operation (e.g. get: GET /api/records/{key})",
+        { Delete: null } when flow.Reconcile?.DeleteExtra == true => "deleteExtra needs a 'delete' operation (e.g. delete: DELETE /api/records/{key})",
+        _ => null,
+    };
+
+    public bool Lists(FlowDefinition flow) => flow.Settings is HttpFlowOptions { List: not null };
 }

@@ -2,7 +2,8 @@ namespace Lockstep.Connectors.Http;
 
 /// <summary>
 /// A flow to an http system: the operation for an upsert and, optionally, for a delete and for reading a record back;
-/// with <c>batch</c>, upserts go in groups as a JSON array, waiting up to <see cref="Linger"/> to fill a group.
+/// with <c>batch</c>, upserts go in groups as a JSON array, waiting up to <see cref="Linger"/> to fill a group; with
+/// <c>list</c>, reconciliation reads every record the target holds, each keyed by the field <see cref="ListKey"/>.
 /// </summary>
 internal sealed record HttpFlowOptions(HttpOperation? Upsert, HttpOperation? Delete, HttpOperation? Get)
 {
@@ -12,4 +13,8 @@ internal sealed record HttpFlowOptions(HttpOperation? Upsert, HttpOperation? Del
 
     /// <summary>The most records per batch request; null for <c>delivery.batchSize</c>.</summary>
     public int? BatchSize { get; init; }
+
+    public HttpListOperation? List { get; init; }
+
+    public string? ListKey { get; init; }
 }

@@ -37,4 +37,24 @@ public sealed partial class SqliteJournal : ICursorStore
             return (IReadOnlyList<AppendStatus>)statuses;
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    public async ValueTask<IReadOnlyList<ProducedRecord>> ListProducedAsync(string source, ProducedRecord? after, int limit, CancellationToken cancellationToken)
+    {
+        using var connection = await ReadConnectionAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        // A source's event ids start with "source:" (ItemMapper); the record's current event says who changed it last.
+        command.CommandText = """
+            SELECT r.entity, r.key, r.version FROM records r JOIN events e ON e.seq = r.event_seq
+            WHERE r.op = 0 AND substr(e.id, 1, length($prefix)) = $prefix AND (r.entity, r.key) > ($entity, $key)
+            ORDER BY r.entity, r.key LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$prefix", source + ":");
+        command.Parameters.AddWithValue("$entity", after?.Entity ?? "");
+        command.Parameters.AddWithValue("$key", after?.Key ?? "");
+        command.Parameters.AddWithValue("$limit", limit);
+        var records = new List<ProducedRecord>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) records.Add(new ProducedRecord(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        return records;
+    }
 }

@@ -28,6 +28,43 @@ public sealed partial class SqliteJournal : IReconcileStore
             cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask<IReadOnlyList<FlowRecord>> FindAsync(string flow, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        var rows = new List<(long Id, string System, string Entity, string Key, long Version, long Seq, bool Delivered)>();
+        using (var connection = await ReadConnectionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // Seeks on UNIQUE(flow, entity, key), one per entity the flow carries (usually one), instead of a scan by key.
+            var entities = new List<string>();
+            using (var distinct = connection.CreateCommand())
+            {
+                distinct.CommandText = "SELECT DISTINCT entity FROM deliveries WHERE flow = $flow";
+                distinct.Parameters.AddWithValue("$flow", flow);
+                using var reader = await distinct.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) entities.Add(reader.GetString(0));
+            }
+            using var find = connection.CreateCommand();
+            find.CommandText = "SELECT id, system, version, event_seq, state FROM deliveries WHERE flow = $flow AND entity = $entity AND key = $key";
+            find.Parameters.AddWithValue("$flow", flow);
+            var entity = find.Parameters.Add("$entity", Microsoft.Data.Sqlite.SqliteType.Text);
+            var key = find.Parameters.Add("$key", Microsoft.Data.Sqlite.SqliteType.Text);
+            foreach (var k in keys)
+            {
+                foreach (var e in entities)
+                {
+                    entity.Value = e;
+                    key.Value = k;
+                    using var reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        rows.Add((reader.GetInt64(0), reader.GetString(1), e, k, reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4) == 2));
+                }
+            }
+        }
+        if (rows.Count == 0) return [];
+        return await WriteAsync((_, _, commands) =>
+            (IReadOnlyList<FlowRecord>)rows.ConvertAll(r => new FlowRecord(Load(commands, r.Id, flow, r.System, r.Entity, r.Key, r.Version, r.Seq, 1, 0), r.Delivered)),
+            cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask<int> ScheduleRepairsAsync(IReadOnlyList<long> deliveryIds, long run, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var at = now.ToUnixTimeMilliseconds();

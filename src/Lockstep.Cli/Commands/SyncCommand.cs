@@ -3,8 +3,8 @@ using System.CommandLine;
 namespace Lockstep.Cli.Commands;
 
 /// <summary>
-/// <c>lockstep sync NAME [--full]</c>: a poll source polls now; a flow's waiting deliveries go now, and with
-/// <c>--full</c> the flow is reconciled against its target and the drift is printed.
+/// <c>lockstep sync NAME [--full]</c>: a poll source polls now (with <c>--full</c> from the start, looking for vanished
+/// records); a flow's waiting deliveries go now, and with <c>--full</c> the flow is reconciled against its target and the drift is printed.
 /// </summary>
 internal static class SyncCommand
 {
@@ -12,7 +12,7 @@ internal static class SyncCommand
     {
         var url = CommonOptions.Url();
         var name = new Argument<string>("name") { Description = "A flow or a poll source" };
-        var full = new Option<bool>("--full") { Description = "Reconcile the flow: compare every record with the target and repair drift" };
+        var full = new Option<bool>("--full") { Description = "A flow: compare every record with the target and repair drift. A poll source: read everything from the start and find vanished records" };
         var command = new Command("sync", "Run a source or a flow now") { url, name, full };
         command.SetAction((result, cancellationToken) => CliErrors.Guard(async () =>
         {

@@ -7,7 +7,7 @@ namespace Lockstep.Configuration;
 
 public sealed partial class ConfigLoader
 {
-    private static readonly string[] PollKeys = ["type", "from", "get", "interval", "cron", "timeZone", "jitter", "entity", "key", "version", "cursor", "overlap", "tombstone", "map", "eventType", "maxPages"];
+    private static readonly string[] PollKeys = ["type", "from", "get", "interval", "cron", "timeZone", "jitter", "entity", "key", "version", "cursor", "overlap", "tombstone", "map", "eventType", "maxPages", "vanished"];
     private static readonly string[] SqlPollKeys = ["type", "from", "table", "query", "pageSize", "interval", "cron", "timeZone", "jitter", "entity", "key", "version", "cursor", "overlap", "tombstone", "map", "eventType", "maxPages"];
     private static readonly string[] WebhookKeys = ["type", "verify", "entity", "key", "version", "tombstone", "map", "eventType"];
 
@@ -66,8 +66,21 @@ public sealed partial class ConfigLoader
         if (shape.Map is null && shape.Entity is null) source.Error("needs 'entity' (or a 'map' returning {entity, key, version, data})");
         var overlap = source.Duration("overlap", TimeSpan.Zero, TimeSpan.FromDays(7)) ?? TimeSpan.Zero;
         var maxPages = source.Int("maxPages", 1, 100_000) ?? 100;
+        var vanished = source.String("vanished") switch
+        {
+            null or "ignore" => VanishedPolicy.Ignore,
+            "report" => VanishedPolicy.Report,
+            "delete" => VanishedPolicy.Delete,
+            var other => Invalid(source, other),
+        };
         return from is null || request is null ? null
-            : new SourceDefinition(name, SourceKind.HttpPoll, from, request, schedule, overlap, maxPages, shape, null, source.Line);
+            : new SourceDefinition(name, SourceKind.HttpPoll, from, request, schedule, overlap, maxPages, shape, null, source.Line) { Vanished = vanished };
+
+        static VanishedPolicy Invalid(ConfigSection source, string value)
+        {
+            source.Error("vanished", $"'{value}' is not one of delete, report, ignore (what a full run does with records the source no longer returns)");
+            return VanishedPolicy.Ignore;
+        }
     }
 
     private static SourceDefinition? ReadSqlPoll(string name, ConfigSection source, Dictionary<string, SystemDefinition> systems, MappingLimits limits)
@@ -205,9 +218,11 @@ public sealed partial class ConfigLoader
     {
         var section = flow.Section("reconcile");
         if (section is null) return null;
-        section.CheckKeys(["cron", "interval", "timeZone", "jitter", "deleteExtra", "readsPerSecond"]);
+        section.CheckKeys(["cron", "interval", "timeZone", "jitter", "deleteExtra", "readsPerSecond", "maxPages"]);
         var deleteExtra = section.Bool("deleteExtra") ?? false;
-        if (deleteExtra) section.Error("deleteExtra", "deleting extras needs a 'list' operation, which is not supported yet");
-        return new ReconcileOptions(ReadSchedule(section, required: false), deleteExtra, section.Int("readsPerSecond", 1, 100_000) ?? 200);
+        return new ReconcileOptions(ReadSchedule(section, required: false), deleteExtra, section.Int("readsPerSecond", 1, 100_000) ?? 200)
+        {
+            MaxPages = section.Int("maxPages", 1, 1_000_000) ?? 10_000,
+        };
     }
 }

@@ -175,7 +175,14 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
             var settings = system is null ? null : factory!.BindFlow(flow, system);
             if (to is null || system is null) continue;
             var definition = new FlowDefinition(name, to, types, entities, filter, map, retry, headers, settings, flow.Line) { Reconcile = reconcile, Encrypt = encrypt };
-            if (reconcile is not null && settings is not null && factory!.CannotReconcile(definition) is { } why) flow.Error("reconcile", why);
+            if (reconcile is not null && settings is not null)
+            {
+                if (factory!.CannotReconcile(definition) is { } why) flow.Error("reconcile", why);
+                var lists = factory.Lists(definition);
+                if (reconcile.DeleteExtra && !lists)
+                    flow.Section("reconcile")!.Error("deleteExtra", "finding extras needs a 'list' operation on the flow (e.g. list: GET /api/records?page={page} with listKey: id)");
+                definition = definition with { Reconcile = reconcile with { List = lists } };
+            }
             flows.Add(definition);
         }
         return flows;

@@ -15,4 +15,11 @@ public interface IConnector : IAsyncDisposable
 
     /// <summary>Reads what the target holds for the record, for reconciliation (the flow's read operation, e.g. <c>get</c>).</summary>
     ValueTask<TargetRead> ReadAsync(Delivery delivery, Configuration.FlowDefinition flow, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads one page of every record the target holds for the flow (its <c>list</c> operation), for reconciliation.
+    /// <paramref name="nextPage"/> is null for the first page, else what the previous page returned.
+    /// </summary>
+    ValueTask<TargetPage> ListAsync(Configuration.FlowDefinition flow, string? nextPage, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(TargetPage.Failed("this connector cannot list a target's records"));
 }

@@ -36,4 +36,7 @@ public interface IConnectorFactory
 
     /// <summary>Whether a flow to this type can be reconciled (it has a read operation); null if it can, else why not.</summary>
     string? CannotReconcile(FlowDefinition flow);
+
+    /// <summary>Whether a flow to this type lists the target's records (a <c>list</c> operation), so reconciliation can find extras.</summary>
+    bool Lists(FlowDefinition flow) => false;
 }

@@ -119,15 +119,8 @@ public sealed class LockstepEngine : IAsyncDisposable
             var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets, stamp);
             _polls[source.Name] = runner;
             if (_conflictsWake is { } wake) runner.ConflictsCommitted += () => wake.Writer.TryWrite(true);
-            _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, async ct =>
-            {
-                var accepted = await runner.RunOnceAsync(ct).ConfigureAwait(false);
-                Counters.PollRan();
-                if (runner.Status.State == "failing")
-                    _notices.Post(Notifications.NoticeKind.Source, runner.Name, "source failing", $"{runner.Name}: {runner.Status.LastError}");
-                Counters.Add(new AppendResult(accepted, 0, 0));
-                return $"{accepted} new events";
-            }, time, jobLogger);
+            _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, ct => PollAsync(runner, full: false, ct), time, jobLogger);
+            _jobs["full:" + source.Name] = new ScheduledJob("full:" + source.Name, null, ct => PollAsync(runner, full: true, ct), time, jobLogger);
         }
         _reconcileStore = journal as IReconcileStore;
         foreach (var entry in config.Schedules)
@@ -152,7 +145,7 @@ public sealed class LockstepEngine : IAsyncDisposable
             _jobs["reconcile:" + flow.Name] = new ScheduledJob("reconcile:" + flow.Name, flow.Reconcile!.Schedule, async ct =>
             {
                 var report = await ReconcileAsync(reconciler, ct).ConfigureAwait(false);
-                return $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}";
+                return Summary(report);
             }, time, jobLogger);
         }
     }
@@ -251,7 +244,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     public async Task<SyncOutcome?> SyncAsync(string name, bool full, CancellationToken cancellationToken)
     {
         if (_polls.ContainsKey(name))
-            return new SyncOutcome(name, "source", await _jobs[name].RunNowAsync(cancellationToken).ConfigureAwait(false), null);
+            return new SyncOutcome(name, "source", await _jobs[(full ? "full:" : "") + name].RunNowAsync(cancellationToken).ConfigureAwait(false), null);
         if (!_flowSystems.ContainsKey(name)) return null;
         if (!full)
         {
@@ -262,16 +255,32 @@ public sealed class LockstepEngine : IAsyncDisposable
         if (!_reconcilers.TryGetValue(name, out var reconciler))
             throw new InvalidOperationException($"flow '{name}' has no 'reconcile:' settings (and its connector's read operation), so it cannot be reconciled");
         var report = await ReconcileAsync(reconciler, cancellationToken).ConfigureAwait(false);
-        return new SyncOutcome(name, "flow", $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}", report);
+        return new SyncOutcome(name, "flow", Summary(report), report);
+    }
+
+    /// <summary>A run's counts in one line; extras only where the flow can find them (it lists the target).</summary>
+    private string Summary(ReconcileReport report) =>
+        $"checked {report.Checked}, missing {report.Missing}, different {report.Different}, "
+        + (Config.Flows.First(f => f.Name == report.Flow).Reconcile is { List: true } ? $"extra {report.Extra}, " : "")
+        + $"repaired {report.Repaired}";
+
+    private async Task<string> PollAsync(SourceRunner runner, bool full, CancellationToken cancellationToken)
+    {
+        var accepted = await runner.RunOnceAsync(cancellationToken, full).ConfigureAwait(false);
+        Counters.PollRan();
+        if (runner.Status.State == "failing")
+            _notices.Post(Notifications.NoticeKind.Source, runner.Name, "source failing", $"{runner.Name}: {runner.Status.LastError}");
+        Counters.Add(new AppendResult(accepted, 0, 0));
+        return runner.Status.Vanished is { } vanished && full ? $"{accepted} new events, {vanished} vanished" : $"{accepted} new events";
     }
 
     private async Task<ReconcileReport> ReconcileAsync(Reconciler reconciler, CancellationToken cancellationToken)
     {
         var report = await reconciler.RunAsync(cancellationToken).ConfigureAwait(false);
         Counters.ReconcileRan();
-        if (report.Missing + report.Different > 0)
-            _notices.Post(Notifications.NoticeKind.Drift, _flowSystems[report.Flow], "reconciliation drift",
-                $"{report.Flow}: checked {report.Checked}, missing {report.Missing}, different {report.Different}, repaired {report.Repaired}", report.Missing + report.Different);
+        if (report.Missing + report.Different + report.Extra > 0)
+            _notices.Post(Notifications.NoticeKind.Drift, _flowSystems[report.Flow], "reconciliation drift", $"{report.Flow}: {Summary(report)}",
+                report.Missing + report.Different + report.Extra);
         _work.Set();
         var data = System.Text.Json.JsonSerializer.Serialize(report, ReportJson);
         await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",

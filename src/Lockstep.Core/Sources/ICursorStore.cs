@@ -12,4 +12,10 @@ public interface ICursorStore
 
     /// <summary>Appends the events and moves the source's position in one transaction: a crash never skips or double-counts a page.</summary>
     ValueTask<IReadOnlyList<AppendStatus>> AppendAsync(IReadOnlyList<Event> events, string source, SourcePosition position, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> records whose newest version came from <paramref name="source"/> and is not a delete,
+    /// ordered by (entity, key) after <paramref name="after"/> (null: from the start).
+    /// </summary>
+    ValueTask<IReadOnlyList<ProducedRecord>> ListProducedAsync(string source, ProducedRecord? after, int limit, CancellationToken cancellationToken);
 }

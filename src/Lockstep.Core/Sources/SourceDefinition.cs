@@ -24,6 +24,9 @@ public sealed record SourceDefinition(
     /// <summary>For <c>sql-poll</c>: rows per page.</summary>
     public int PageSize { get; init; } = 500;
 
+    /// <summary>For polls: what a full run does with records the source no longer returns.</summary>
+    public VanishedPolicy Vanished { get; init; }
+
     /// <summary>For a broker subscription: its connector's own settings (subject, queue or topic, consumer name, prefetch).</summary>
     public object? Settings { get; init; }
 }

@@ -71,16 +71,60 @@ public sealed class SourceConfigTests
 
         var errors = Errors(yaml);
 
-        Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.reconcile" && e.Message.Contains("needs a 'get' operation"));
+        Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.reconcile" && e.Message.Contains("needs a 'list' operation") && e.Message.Contains("or a 'get' operation"));
         Assert.Contains(errors, e => e.Path == "schedules.x.run" && e.Message.Contains("neither a flow nor a poll source"));
     }
 
     [Fact]
-    public void Sql_poll_needs_a_sql_system_and_delete_extra_is_not_supported_yet()
+    public void Sql_poll_needs_a_sql_system_and_delete_extra_needs_a_list()
     {
         var errors = Errors(Base.Replace("type: http-poll", "type: sql-poll").Replace("deleteExtra: false", "deleteExtra: true"));
 
         Assert.Contains(errors, e => e.Path == "sources.clerk-permits.from" && e.Message.Contains("not a postgres or sqlite system"));
-        Assert.Contains(errors, e => e.Path.EndsWith("deleteExtra", StringComparison.Ordinal) && e.Message.Contains("not supported yet"));
+        Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.reconcile.deleteExtra" && e.Line == 25 && e.Message.Contains("needs a 'list' operation"));
+    }
+
+    [Fact]
+    public void List_needs_a_key_field_and_deleting_extras_needs_a_delete()
+    {
+        var yaml = Base.Replace("    get: GET /inspections/{key}\n", "    list: GET /inspections?page={page}\n").Replace("deleteExtra: false", "deleteExtra: true");
+
+        var errors = Errors(yaml);
+
+        Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.listKey" && e.Line == 21 && e.Message.Contains("is required with 'list'"));
+        Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.reconcile" && e.Message.Contains("deleteExtra needs a 'delete' operation"));
+        Assert.Equal(2, errors.Count);
+    }
+
+    [Fact]
+    public void List_paging_placeholders_are_checked()
+    {
+        var errors = Errors(Base.Replace("    get: GET /inspections/{key}\n", "    list: GET /inspections?page={page}&from={offset}\n    listKey: permitId\n"));
+        var unknown = Errors(Base.Replace("    get: GET /inspections/{key}\n", "    list: GET /inspections/{key}\n    listKey: permitId\n"));
+        var stray = Errors(Base.Replace("reconcile:", "listKey: permitId\n    reconcile:"));
+
+        Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.list" && e.Line == 24 && e.Message.Contains("one paging placeholder"));
+        Assert.Contains(unknown, e => e.Path == "flows.permits-to-marshal.list" && e.Message.Contains("unknown placeholder {key}"));
+        Assert.Contains(stray, e => e.Path == "flows.permits-to-marshal.listKey" && e.Message.Contains("only applies with 'list'"));
+    }
+
+    [Fact]
+    public void Vanished_is_delete_report_or_ignore()
+    {
+        var config = TestEngine.Load(Base.Replace("overlap: 5s", "overlap: 5s\n    vanished: delete"), "/tmp", Env);
+        var errors = Errors(Base.Replace("overlap: 5s", "overlap: 5s\n    vanished: remove"));
+
+        Assert.Equal(VanishedPolicy.Delete, config.Sources.Single(s => s.Kind == SourceKind.HttpPoll).Vanished);
+        Assert.Contains(errors, e => e.Path == "sources.clerk-permits.vanished" && e.Line == 15 && e.Message.Contains("'remove' is not one of delete, report, ignore"));
+    }
+
+    [Fact]
+    public void A_flow_with_list_reconciles_by_list()
+    {
+        var config = TestEngine.Load(Base.Replace("    get: GET /inspections/{key}\n", "    list: GET /inspections?offset={offset}&limit=50\n    listKey: permitId\n    delete: DELETE /inspections/{key}\n")
+            .Replace("deleteExtra: false", "deleteExtra: true, maxPages: 20"), "/tmp", Env);
+
+        var reconcile = config.Flows[0].Reconcile!;
+        Assert.Equal((true, true, 20), (reconcile.List, reconcile.DeleteExtra, reconcile.MaxPages));
     }
 }
