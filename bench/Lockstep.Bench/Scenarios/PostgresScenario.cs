@@ -102,7 +102,7 @@ internal sealed class PostgresScenario(BenchOptions options, Report report, stri
         await IntakeScenario.PublishAllAsync(batches, options.Publishers, (b, ct) => engine.PublishAsync(b, ct), cancellationToken);
         var finished = await bench.WaitDeliveredAsync(warmup + n, TimeSpan.FromMinutes(10));
         watch.Stop();
-        var what = $"{system.Split(',')[0]}{(batched ? ", batched" : "")}";
+        var what = $"{(system.Contains("sqlite", StringComparison.Ordinal) ? "sqlite" : "postgres")}{(batched ? ", batched" : "")}";
         if (!finished) throw new TimeoutException($"{what}: only {bench.Delivered - warmup:N0} of {n:N0} delivered in 10 minutes");
         var rows = await count();
         if (rows != warmup + n) report.Note($"{what}: the table holds {rows:N0} rows for {warmup + n:N0} records");
