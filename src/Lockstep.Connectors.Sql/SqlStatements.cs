@@ -32,7 +32,7 @@ internal static class SqlStatements
         {
             if (!table.Columns.ContainsKey(key)) return (null, $"key column '{key}' is not a column of {table.Name} (columns: {table.ColumnList})");
         }
-        if (options.Key.Count == 1 || options.KeySeparator is not null)
+        if (options.KeySeparator is not null)
         {
             // The record key names the row: it fills key columns the map leaves out, and must agree with those it gives,
             // or a later delete (which has only the record key) would look for another row.
@@ -41,8 +41,18 @@ internal static class SqlStatements
             for (var i = 0; i < options.Key.Count; i++)
             {
                 if (!values.TryGetValue(options.Key[i], out var mapped)) values[options.Key[i]] = keys[i];
-                else if (options.KeySeparator is not null && !Same(mapped.Value, keys[i].Value))
+                else if (!Same(mapped.Value, keys[i].Value))
                     return (null, $"the mapped '{options.Key[i]}' differs from part {i + 1} of the record key '{delivery.Key}' (split by '{options.KeySeparator}' into {string.Join(", ", options.Key)})");
+            }
+        }
+        else if (options.Key.Count == 1)
+        {
+            // One key column: the map may give it (as it likes), else the record key fills it.
+            if (!values.ContainsKey(options.Key[0]))
+            {
+                var (keys, error) = KeyValues(db, table, options, delivery);
+                if (keys is null) return (null, error);
+                values[options.Key[0]] = keys[0];
             }
         }
         else

@@ -177,4 +177,21 @@ public sealed class SqliteConnectorTests : IDisposable
         Assert.Contains("\"code\":\"8/b\"", read.Json, StringComparison.Ordinal);
         Assert.Equal([["south", "8/b", "b"], ["west", "5", "e"]], await SqliteRowsAsync(Db, "SELECT region, code, name FROM units ORDER BY region"));
     }
+
+    [Fact]
+    public async Task A_single_key_column_the_map_gives_is_taken_as_mapped_even_when_the_record_key_would_not_fit_it()
+    {
+        await SqliteAsync(Db, "CREATE TABLE sites (site_id INTEGER PRIMARY KEY, name TEXT, version INTEGER)");
+        var yaml = Yaml().Replace("table: permits", "table: sites").Replace("key: permit_id", "key: site_id");
+        var (connector, flow) = Connector(yaml, _folder.Path);
+        await using var _ = connector;
+
+        var mapped = await connector.ApplyAsync(Delivery(flow, "S-5", 1), flow, Json("""{"site_id":5,"name":"a"}"""), CancellationToken.None);
+        var fromKey = await connector.ApplyAsync(Delivery(flow, "S-6", 1), flow, Json("""{"name":"b"}"""), CancellationToken.None);
+
+        Assert.Equal(ResultKind.Success, mapped.Kind);
+        Assert.Equal(ResultKind.Permanent, fromKey.Kind);
+        Assert.Contains("'site_id'", fromKey.Error, StringComparison.Ordinal);
+        Assert.Equal([[5L, "a", 1L]], await SqliteRowsAsync(Db, "SELECT site_id, name, version FROM sites"));
+    }
 }
