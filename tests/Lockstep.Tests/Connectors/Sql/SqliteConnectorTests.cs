@@ -32,11 +32,14 @@ public sealed class SqliteConnectorTests : IDisposable
     private Task CreateAsync(string extraColumns = "") =>
         SqliteAsync(Db, $"CREATE TABLE permits (permit_id TEXT PRIMARY KEY, status TEXT, active BOOLEAN, location JSON, version INTEGER{extraColumns})");
 
-    [Fact]
-    public async Task Engine_upserts_revisions_and_deletes_rows_in_a_sqlite_file()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Engine_upserts_revisions_and_deletes_rows_in_a_sqlite_file(bool batched)
     {
         await CreateAsync();
-        await using var engine = await TestEngine.StartAsync(Yaml(), TimeProvider.System, folder: _folder);
+        var yaml = batched ? Yaml().Replace("key: permit_id", "key: permit_id\n    batch: true\n    linger: 5ms") : Yaml();
+        await using var engine = await TestEngine.StartAsync(yaml, TimeProvider.System, folder: _folder);
 
         await engine.PublishAsync([.. Enumerable.Range(1, 5).Select(i => TestEngine.Permit($"P-{i}", 1))]);
         await engine.WaitForStateAsync("synced");
