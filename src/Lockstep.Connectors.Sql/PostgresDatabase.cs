@@ -28,6 +28,8 @@ internal sealed class PostgresDatabase : SqlDatabase
 
     public override SqlFamily Family => SqlFamily.Postgres;
 
+    public override int MaxParameters => 65535;
+
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 

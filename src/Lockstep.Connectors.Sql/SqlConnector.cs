@@ -11,7 +11,7 @@ namespace Lockstep.Connectors.Sql;
 /// never removes a newer version. Failures are classified: the server gone, contention or exhaustion are transient;
 /// constraint violations, missing tables or columns and values the column cannot take are permanent.
 /// </summary>
-internal sealed class SqlConnector(SqlDatabase database, ConnectorContext context) : IConnector
+internal sealed partial class SqlConnector(SqlDatabase database, ConnectorContext context) : IConnector, IBatchConnector
 {
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {

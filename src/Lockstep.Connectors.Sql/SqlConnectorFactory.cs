@@ -26,7 +26,7 @@ public sealed class SqlConnectorFactory : IConnectorFactory
 
     public IReadOnlyCollection<string> SystemKeys { get; }
 
-    public IReadOnlyCollection<string> FlowKeys { get; } = ["table", "key", "versionColumn", "softDelete"];
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["table", "key", "keySeparator", "versionColumn", "softDelete", "batch", "linger", "batchSize"];
 
     public object? BindSystem(ConfigSection system)
     {
@@ -64,7 +64,21 @@ public sealed class SqlConnectorFactory : IConnectorFactory
         var softDelete = flow.String("softDelete");
         if (key.Contains(version)) flow.Error("versionColumn", $"'{version}' is also a key column");
         if (table is { Length: 0 }) flow.Error("table", "must not be empty");
-        return table is null or { Length: 0 } || key.Count == 0 ? null : new SqlFlowOptions(table, key, version, softDelete);
+        var separator = flow.String("keySeparator");
+        if (separator is { Length: 0 }) flow.Error("keySeparator", "must not be empty");
+        else if (separator is not null && key.Count < 2) flow.Error("keySeparator", "only applies to a multi-column key (key: [a, b])");
+        var batch = flow.Bool("batch");
+        var linger = flow.Duration("linger", TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        if (linger is not null && batch != true) flow.Error("linger", "only applies with 'batch: true'");
+        var batchSize = flow.Int("batchSize", 1, 10_000);
+        if (batchSize is not null && batch != true) flow.Error("batchSize", "only applies with 'batch: true'");
+        return table is null or { Length: 0 } || key.Count == 0 ? null : new SqlFlowOptions(table, key, version, softDelete)
+        {
+            KeySeparator = separator is { Length: > 0 } ? separator : null,
+            Batch = batch == true,
+            Linger = linger ?? TimeSpan.FromMilliseconds(50),
+            BatchSize = batchSize,
+        };
     }
 
     public IConnector Create(SystemDefinition system, ConnectorContext context) => new SqlConnector(Open(system), context);
@@ -72,7 +86,8 @@ public sealed class SqlConnectorFactory : IConnectorFactory
     public ISource CreateSource(SourceDefinition source, SystemDefinition system, ConnectorContext context) => new SqlPollSource(source, Open(system), context);
 
     public string? CannotReconcile(FlowDefinition flow) =>
-        flow.Settings is SqlFlowOptions { Key.Count: > 1 } ? "reading back a multi-column key is not supported yet (use a single key column)" : null;
+        flow.Settings is SqlFlowOptions { Key.Count: > 1, KeySeparator: null }
+            ? "reading back by a multi-column key needs keySeparator (how the record key holds one value per key column)" : null;
 
     private static SqlDatabase Open(SystemDefinition system)
     {

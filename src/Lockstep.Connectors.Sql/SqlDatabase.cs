@@ -14,6 +14,9 @@ internal abstract class SqlDatabase : IAsyncDisposable
 
     public abstract SqlFamily Family { get; }
 
+    /// <summary>The most parameters one statement may carry (PostgreSQL's wire protocol: 65535; SQLite's default limit: 32766).</summary>
+    public abstract int MaxParameters { get; }
+
     public abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
     /// <summary>The table's columns (cached), or null when the table does not exist.</summary>

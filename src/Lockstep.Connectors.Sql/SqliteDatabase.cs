@@ -17,6 +17,8 @@ internal sealed class SqliteDatabase(string path, TimeSpan timeout) : SqlDatabas
 
     public override SqlFamily Family => SqlFamily.Sqlite;
 
+    public override int MaxParameters => 32766;
+
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);

@@ -228,7 +228,7 @@ public sealed class PostgresConnectorTests : IDisposable
     }
 
     [Fact]
-    public async Task A_multi_column_key_upserts_from_the_mapped_record_and_refuses_deletes_clearly()
+    public async Task A_multi_column_key_upserts_from_the_mapped_record_and_without_keySeparator_refuses_deletes_clearly()
     {
         var table = Table("units");
         await PgAsync($"CREATE TABLE {table} (region text, num integer, name text, version bigint, PRIMARY KEY (region, num))");
@@ -246,7 +246,43 @@ public sealed class PostgresConnectorTests : IDisposable
         Assert.Equal(ResultKind.Permanent, incomplete.Kind);
         Assert.Contains("'num'", incomplete.Error, StringComparison.Ordinal);
         Assert.Equal(ResultKind.Permanent, delete.Kind);
-        Assert.Contains("not supported yet", delete.Error, StringComparison.Ordinal);
+        Assert.Contains("needs keySeparator", delete.Error, StringComparison.Ordinal);
+        Assert.Contains("keySeparator", SqlConnectorFactory.Postgres.CannotReconcile(flow), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_composite_key_with_keySeparator_upserts_reads_and_deletes_by_the_record_key()
+    {
+        var table = Table("units");
+        await PgAsync($"CREATE TABLE {table} (region text, num integer, name text, version bigint, PRIMARY KEY (region, num))");
+        var yaml = Yaml(table, "(p) => p").Replace("key: permit_id", "key: [region, num]\n    keySeparator: \"/\"");
+        var (connector, flow) = Connector(yaml, _folder.Path);
+        await using var _ = connector;
+
+        var fromKey = await connector.ApplyAsync(Delivery(flow, "north/7", 1), flow, Json("""{"name":"a"}"""), CancellationToken.None);
+        var mapped = await connector.ApplyAsync(Delivery(flow, "south/8", 1), flow, Json("""{"region":"south","num":8,"name":"b"}"""), CancellationToken.None);
+        var third = await connector.ApplyAsync(Delivery(flow, "east/9", 1), flow, Json("""{"name":"c"}"""), CancellationToken.None);
+        var disagrees = await connector.ApplyAsync(Delivery(flow, "west/1", 1), flow, Json("""{"region":"east","name":"d"}"""), CancellationToken.None);
+        var tooFew = await connector.ApplyAsync(Delivery(flow, "west", 1), flow, Json("""{"name":"e"}"""), CancellationToken.None);
+        var notANumber = await connector.ApplyAsync(Delivery(flow, "west/x", 1), flow, Json("""{"name":"f"}"""), CancellationToken.None);
+        var read = await connector.ReadAsync(Delivery(flow, "south/8", 1), flow, CancellationToken.None);
+        var missing = await connector.ReadAsync(Delivery(flow, "south/9", 1), flow, CancellationToken.None);
+        var delete = await connector.ApplyAsync(Delivery(flow, "north/7", 2, RecordOp.Delete), flow, default, CancellationToken.None);
+        var lateDelete = await connector.ApplyAsync(Delivery(flow, "south/8", 1, RecordOp.Delete), flow, default, CancellationToken.None);
+
+        Assert.All([fromKey, mapped, third, delete, lateDelete], r => Assert.Equal(ResultKind.Success, r.Kind));
+        Assert.Equal(ResultKind.Permanent, disagrees.Kind);
+        Assert.Contains("'region' differs from part 1 of the record key 'west/1'", disagrees.Error, StringComparison.Ordinal);
+        Assert.Equal(ResultKind.Permanent, tooFew.Kind);
+        Assert.Contains("does not hold 2 values separated by '/'", tooFew.Error, StringComparison.Ordinal);
+        Assert.Equal(ResultKind.Permanent, notANumber.Kind);
+        Assert.Contains("'num'", notANumber.Error, StringComparison.Ordinal);
+        Assert.True(read.Exists, read.Error);
+        Assert.True(Reconciler.Covers(read.Json!, Json("""{"region":"south","num":8,"name":"b"}""").Span), read.Json);
+        Assert.False(missing.Exists);
+        Assert.Null(missing.Error);
+        Assert.Null(SqlConnectorFactory.Postgres.CannotReconcile(flow));
+        Assert.Equal([["east", 9, "c", 1L], ["south", 8, "b", 1L]], await PgRowsAsync($"SELECT region, num, name, version FROM {table} ORDER BY region"));
     }
 
     [Fact]
