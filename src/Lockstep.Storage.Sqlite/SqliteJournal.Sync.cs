@@ -17,9 +17,11 @@ public sealed partial class SqliteJournal : ISyncStore
     private readonly Dictionary<string, (SyncPair Pair, PairSide Side)> _pairFlows = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<SyncPair>> _pairEntities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SyncPair> _pairs = new(StringComparer.Ordinal);
+    private SideHasher? _sideHash;
 
-    public void UsePairs(IReadOnlyList<SyncPair> pairs)
+    public void UsePairs(IReadOnlyList<SyncPair> pairs, SideHasher hash)
     {
+        _sideHash = hash;
         foreach (var pair in pairs)
         {
             _pairs[pair.Name] = pair;
@@ -67,7 +69,8 @@ public sealed partial class SqliteJournal : ISyncStore
         }
 
         var current = CurrentRecord(commands, e.Entity, e.Key);
-        if (current is { } c && (c.Deleted ? deleted : !deleted && c.Data is not null && e.Data is not null && RecordJson.Covers(c.Data, e.Data)))
+        if (current is { } c && (c.Deleted ? deleted : !deleted && c.Data is not null && e.Data is not null
+                && (RecordJson.Covers(c.Data, e.Data) || IsInFlightEcho(state.Pending(isSource), side, e, c.Data))))
         {
             // No change: the side already holds the newest state. It says so itself, so it is no longer waiting for it
             // (even if the delivery's outcome is not committed yet: a change it makes next is not a conflict).
@@ -128,6 +131,15 @@ public sealed partial class SqliteJournal : ISyncStore
         // The other side wins: its change, still on its way here, goes on and overwrites this one.
         return Save(commands, state, pair, e, Park(commands, e, e.Version ?? 0, now, 4, AppendStatus.Conflict));
     }
+
+    /// <summary>
+    /// Whether this side reports the newest record, still on its way to it, before that delivery's outcome is committed
+    /// (a poll racing the write's completion). The side stamps fields of its own (an <c>updatedAt</c>), so its report
+    /// does not cover the record; mapped by its own flow it is what Lockstep writes there, the hash the completion
+    /// would record.
+    /// </summary>
+    private bool IsInFlightEcho(long pending, PairSide side, Event e, string currentData) =>
+        pending != 0 && e.EchoHash is not null && _sideHash?.Invoke(side.Flow, e.Entity, e.Key, currentData) == e.EchoHash;
 
     /// <summary>Stores an event that is not routed (stale, echo, conflict), so its id is known and it shows in the history.</summary>
     private static AppendStatus Park(Commands commands, Event e, long version, long now, long status, AppendStatus result)

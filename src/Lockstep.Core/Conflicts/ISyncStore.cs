@@ -7,7 +7,8 @@ namespace Lockstep.Conflicts;
 public interface ISyncStore
 {
     /// <summary>Called once before the journal opens.</summary>
-    void UsePairs(IReadOnlyList<SyncPair> pairs);
+    /// <param name="hash">Maps a record as a side's flow writes it, to recognise that side reporting a write still in flight.</param>
+    void UsePairs(IReadOnlyList<SyncPair> pairs, SideHasher hash);
 
     ValueTask<IReadOnlyList<ConflictView>> ListConflictsAsync(string? pair, bool openOnly, int limit, CancellationToken cancellationToken);
 

@@ -12,6 +12,7 @@ namespace Lockstep.Conflicts;
 internal sealed class SyncGate
 {
     private readonly Dictionary<string, (SyncPair Pair, PairSide Side, FlowScripts Scripts, string System)> _sides = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (FlowScripts Scripts, string System)> _flows = new(StringComparer.Ordinal);
 
     public SyncGate(IReadOnlyList<SyncPair> pairs, IReadOnlyDictionary<string, FlowRuntime> flows)
     {
@@ -20,6 +21,7 @@ internal sealed class SyncGate
             foreach (var side in new[] { pair.Source, pair.Target })
             {
                 var flow = flows[side.Flow];
+                _flows[side.Flow] = (flow.Scripts, flow.Definition.System);
                 foreach (var source in side.Sources) _sides[source] = (pair, side, flow.Scripts, flow.Definition.System);
             }
         }
@@ -32,21 +34,25 @@ internal sealed class SyncGate
         if (!_sides.TryGetValue(source, out var side) || !side.Pair.Entities.Contains(e.Entity)) return e;
         string? hash = null;
         if (e.Op == RecordOp.Delete) hash = RecordJson.DeleteHash;
-        else if (e.Data is not null)
-        {
-            var mapped = side.Scripts.Map(new Delivery(0, side.Side.Flow, side.System, e.Entity, e.Key, e.Version ?? 0, e.Op, e.Id, e.Type, e.Data, 1));
-            if (mapped.Status == MapStatus.Mapped)
-            {
-                try
-                {
-                    hash = RecordJson.Hash(mapped.Body.Span);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                    hash = null;
-                }
-            }
-        }
+        else if (e.Data is not null) hash = Hash(side.Scripts, side.Side.Flow, side.System, e);
         return e with { Origin = source, EchoHash = hash };
+    }
+
+    /// <summary>The record's data as the pair flow <paramref name="flow"/> writes it, hashed like <see cref="Stamp"/> hashes a reported change.</summary>
+    public string? Hash(string flow, string entity, string key, string data) =>
+        _flows.TryGetValue(flow, out var f) ? Hash(f.Scripts, flow, f.System, new Event("", "", entity, key, 0, RecordOp.Upsert, data)) : null;
+
+    private static string? Hash(FlowScripts scripts, string flow, string system, Event e)
+    {
+        var mapped = scripts.Map(new Delivery(0, flow, system, e.Entity, e.Key, e.Version ?? 0, e.Op, e.Id, e.Type, e.Data, 1));
+        if (mapped.Status != MapStatus.Mapped) return null;
+        try
+        {
+            return RecordJson.Hash(mapped.Body.Span);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 }

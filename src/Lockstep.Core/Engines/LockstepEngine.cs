@@ -74,8 +74,9 @@ public sealed class LockstepEngine : IAsyncDisposable
         if (config.Sync.Count > 0)
         {
             _syncStore = journal as ISyncStore ?? throw new InvalidOperationException("the journal does not support two-way sync pairs");
-            _syncStore.UsePairs(config.Sync);
-            stamp = new SyncGate(config.Sync, flows).Stamp;
+            var gate = new SyncGate(config.Sync, flows);
+            _syncStore.UsePairs(config.Sync, gate.Hash);
+            stamp = gate.Stamp;
         }
         var pairFlows = config.Sync.SelectMany(p => new[] { p.Source.Flow, p.Target.Flow }).ToHashSet(StringComparer.Ordinal);
         _loop = new DeliveryLoop(journal, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows);

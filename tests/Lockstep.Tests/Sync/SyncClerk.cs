@@ -17,6 +17,7 @@ internal sealed class SyncClerk : IAsyncDisposable
     private readonly object _lock = new();
     private PartnerServer _server = null!;
     private DateTimeOffset _clock = new(2026, 11, 23, 7, 0, 0, TimeSpan.Zero);
+    private volatile TaskCompletionSource? _hold;
 
     public Dictionary<string, Permit> Permits { get; } = new(StringComparer.Ordinal);
 
@@ -37,6 +38,7 @@ internal sealed class SyncClerk : IAsyncDisposable
                 using var json = JsonDocument.Parse(body);
                 clerk.Writes.Enqueue($"PUT {id} {body}");
                 clerk.Change(id, json.RootElement.GetProperty("status").GetString()!, json.RootElement.GetProperty("location").GetString()!);
+                if (clerk._hold is { } hold) await hold.Task;
                 return Results.NoContent();
             });
             app.MapDelete("/permits/{id}", (string id) =>
@@ -48,6 +50,11 @@ internal sealed class SyncClerk : IAsyncDisposable
         });
         return clerk;
     }
+
+    /// <summary>Until <see cref="ReleaseWrites"/>, Lockstep's writes are applied but not answered: the clerk holds the write, Lockstep's delivery has not finished.</summary>
+    public void HoldWrites() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseWrites() => _hold?.TrySetResult();
 
     /// <summary>A change made at the clerk (by a clerk employee, or by Lockstep's write): a new updatedAt.</summary>
     public Permit Change(string id, string status, string? location = null)

@@ -67,7 +67,7 @@ public sealed class TwoWaySyncTests
     private static async Task<JsonElement> OnlyConflictAsync(TwoWayWorld w)
     {
         var all = await w.GetJsonAsync("/api/conflicts?all=true");
-        Assert.Equal(1, all.GetArrayLength());
+        Assert.True(all.GetArrayLength() == 1, $"expected one conflict: {all}");
         return all[0];
     }
 
@@ -144,6 +144,40 @@ public sealed class TwoWaySyncTests
         Assert.Equal("merged", conflict.GetProperty("outcome").GetString());
         using var result = JsonDocument.Parse(conflict.GetProperty("result").GetString()!);
         Assert.Equal(("2 Oak Ave", "passed"), (result.RootElement.GetProperty("location").GetString(), result.RootElement.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task A_merge_the_clerk_reports_back_before_its_delivery_is_committed_is_an_echo_not_a_second_conflict()
+    {
+        await using var w = await TwoWayWorld.StartAsync("merge");
+        w.Clerk.Change("P-1", "approved");
+        await w.SettleAsync(() => MarshalHas(w, "P-1", "approved"), "P-1 at the marshal");
+        await w.QuiesceAsync();
+        w.Marshal.Down = true;
+        w.Clerk.Change("P-1", "approved", location: "2 Oak Ave");
+        await Eventually.AdvanceUntilAsync(w.Time, TimeSpan.FromSeconds(1), async () =>
+            (await w.StatusAsync()).GetProperty("flows").GetProperty("permits-to-marshal").TryGetProperty("lastError", out var e) && e.ValueKind == JsonValueKind.String,
+            "the clerk's change failed to reach the marshal", w.Committed);
+        w.Clerk.HoldWrites();
+        await w.Marshal.EditAsync("P-1", o => o["status"] = "passed");
+        w.Marshal.Down = false;
+
+        // The clerk has applied the merged record (stamping its own updatedAt) but has not answered the PUT yet.
+        await w.SettleAsync(() => ClerkHas(w, "P-1", "passed"), "the merge applied at the clerk");
+        var reported = w.Clerk.Get("P-1")!.UpdatedAt.ToUnixTimeMilliseconds();
+        await Eventually.AdvanceUntilAsync(w.Time, TimeSpan.FromSeconds(1), async () =>
+            (await w.GetJsonAsync("/api/records/permit/P-1/history")).GetProperty("versions").EnumerateArray().Any(v => v.GetProperty("version").GetInt64() == reported),
+            "a poll reads the clerk's copy of the merge");
+        w.Clerk.ReleaseWrites();
+        await w.QuiesceAsync();
+        var conflict = await OnlyConflictAsync(w);
+        var history = await w.GetJsonAsync("/api/records/permit/P-1/history");
+
+        Assert.Equal("merged", conflict.GetProperty("outcome").GetString());
+        Assert.Equal("echo", history.GetProperty("versions").EnumerateArray().Single(v => v.GetProperty("version").GetInt64() == reported).GetProperty("status").GetString());
+        Assert.Equal(["PUT P-1"], w.Clerk.Writes.Select(Head));
+        Assert.Equal(("2 Oak Ave", "passed"), (w.Clerk.Get("P-1")!.Location, w.Clerk.Get("P-1")!.Status));
+        Assert.Equal(("2 Oak Ave", "passed"), (w.Marshal.Get("P-1")!["address"]!.GetValue<string>(), w.Marshal.Get("P-1")!["status"]!.GetValue<string>()));
     }
 
     [Fact]
