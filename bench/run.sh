@@ -6,6 +6,7 @@
 #   bench/run.sh --scenarios reconcile,poll        # the pull side only (--reconcile-records, --poll-items for sizes)
 #   bench/run.sh --scenarios intake,delivery       # pick scenarios
 #   bench/run.sh --no-hangfire --scenarios brokers --nats URL --amqp URL --mqtt URL   # broker connectors (8)
+#   bench/run.sh --no-hangfire --scenarios connectors [--caldav URL]               # http batched, file, webhook, caldav (9)
 #   bench/run.sh --backlog 100000 --records 5000   # smaller sizes (see --help for all options)
 #   bench/run.sh --no-hangfire                     # skip building and running the Hangfire peer
 #

@@ -5,7 +5,7 @@ namespace Lockstep.Bench;
 /// <summary>Command-line settings; every size and time bound of every scenario is here, with the defaults of the issue.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "reconcile", "poll", "postgres", "brokers"];
+    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "reconcile", "poll", "postgres", "brokers", "connectors"];
 
     public IReadOnlyList<string> Scenarios { get; init; } = ["intake", "delivery", "latency", "backlog", "reconcile", "poll"];
 
@@ -51,6 +51,10 @@ internal sealed record BenchOptions
     public string? Amqp { get; init; }
     public string? Mqtt { get; init; }
 
+    // (9) connectors: a Radicale (or other CalDAV) server root; user and password come from the environment
+    public string? CalDav { get; init; }
+    public int CalDavRecords { get; init; } = 2_000;
+
     /// <summary>Diagnostics only: run the engine with <c>delivery.completionEvents: false</c> (the default is on, as shipped).</summary>
     public bool NoCompletionEvents { get; init; }
 
@@ -93,6 +97,8 @@ internal sealed record BenchOptions
                 "--nats" => o with { Nats = Next() },
                 "--amqp" => o with { Amqp = Next() },
                 "--mqtt" => o with { Mqtt = Next() },
+                "--caldav" => o with { CalDav = Next() },
+                "--caldav-records" => o with { CalDavRecords = NextInt() },
                 "--no-completion-events" => o with { NoCompletionEvents = true },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
@@ -114,7 +120,8 @@ internal sealed record BenchOptions
     public const string Usage = """
         Lockstep.Bench [options]
           --scenarios LIST        intake,delivery,latency,backlog,reconcile,poll (default), postgres (needs --pg),
-                                  brokers (needs --nats, --amqp and/or --mqtt)
+                                  brokers (needs --nats, --amqp and/or --mqtt), connectors (http batched, file, webhook;
+                                  caldav with --caldav)
           --data DIR              where journal files go (default: the temp folder); removed afterwards unless --keep-data
           --intake-events N       (1) events published (default 200000)
           --publishers N          (1)(4) concurrent publishers (default 8)
@@ -137,6 +144,9 @@ internal sealed record BenchOptions
           --nats URL              (8) a nats-server with JetStream (nats://host:4222) for the brokers scenario
           --amqp URL              (8) a RabbitMQ (amqp://user:password@host:5672/) for the brokers scenario
           --mqtt URL              (8) an MQTT 5 broker (mqtt://host:1883) for the brokers scenario
+          --caldav URL            (9) a CalDAV server root (http://host:5232/) for the connectors scenario; user and password
+                                  from LOCKSTEP_BENCH_CALDAV_USER/_PASSWORD (else LOCKSTEP_TEST_CALDAV_USER/_PASSWORD)
+          --caldav-records N      (9) records for CalDAV (default 2000: Radicale writes one file per event, slowly)
           --markdown FILE         also write the results table to FILE
           --no-completion-events  diagnostics: engine without syncCompleted events (shipped default: on)
         """;

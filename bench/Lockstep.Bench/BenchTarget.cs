@@ -16,7 +16,9 @@ namespace Lockstep.Bench;
 /// It reads the whole body and answers 200 (or 503 while <see cref="Down"/>). For latency it stamps the first arrival of
 /// each key numbered <c>PREFIX-n</c> with <see cref="Stopwatch.GetTimestamp"/>, the same clock the publisher stamps with.
 /// While <see cref="Holding"/> it also keeps the last body per key and answers <c>GET /api/records/{key}</c> with it
-/// (404 when it holds none), so reconciliation has a real copy to read and compare.
+/// (404 when it holds none), so reconciliation has a real copy to read and compare. For the connectors scenario it also
+/// takes <c>POST /api/records/batch</c> (an http batch: counts the records named in <c>Idempotency-Keys</c>) and
+/// <c>POST /hooks/{name}</c> (a webhook subscriber that verifies nothing and answers 200).
 /// </summary>
 internal sealed class BenchTarget : IAsyncDisposable
 {
@@ -24,6 +26,7 @@ internal sealed class BenchTarget : IAsyncDisposable
     private long _ok;
     private long _refused;
     private long _reads;
+    private long _batches;
     private long[]? _arrivals;
     private string _arrivalPrefix = "";
     private readonly ConcurrentDictionary<string, byte[]> _held = new(StringComparer.Ordinal);
@@ -48,6 +51,9 @@ internal sealed class BenchTarget : IAsyncDisposable
 
     public long Refused => Interlocked.Read(ref _refused);
 
+    /// <summary>Batch requests answered (each counts its records in <see cref="Ok"/>).</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
     public static async Task<BenchTarget> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -57,6 +63,8 @@ internal sealed class BenchTarget : IAsyncDisposable
         var target = new BenchTarget(app);
         app.MapPut("/api/records/{key}", (string key, HttpContext context) => target.HandleAsync(key, context));
         app.MapGet("/api/records/{key}", (string key) => target.Read(key));
+        app.MapPost("/api/records/batch", (HttpContext context) => target.HandleBatchAsync(context));
+        app.MapPost("/hooks/{name}", (HttpContext context) => target.HandleHookAsync(context));
         await app.StartAsync();
         target.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return target;
@@ -76,6 +84,7 @@ internal sealed class BenchTarget : IAsyncDisposable
         Interlocked.Exchange(ref _ok, 0);
         Interlocked.Exchange(ref _refused, 0);
         Interlocked.Exchange(ref _reads, 0);
+        Interlocked.Exchange(ref _batches, 0);
         Volatile.Write(ref _arrivals, null);
         Holding = false;
         _held.Clear();
@@ -119,6 +128,39 @@ internal sealed class BenchTarget : IAsyncDisposable
         if (body is not null) _held[key] = body;
         Interlocked.Increment(ref _ok);
         return Results.Ok();
+    }
+
+    private async Task HandleBatchAsync(HttpContext context)
+    {
+        await DrainAsync(context.Request.Body);
+        var keys = context.Request.Headers["Idempotency-Keys"].ToString();
+        var records = keys.Length == 0 ? 0 : keys.AsSpan().Count(',') + 1;
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _ok, records);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private async Task HandleHookAsync(HttpContext context)
+    {
+        await DrainAsync(context.Request.Body);
+        Interlocked.Increment(ref _ok);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private static async Task DrainAsync(Stream body)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (await body.ReadAsync(buffer) > 0)
+            {
+                // Read and drop.
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private IResult Read(string key)

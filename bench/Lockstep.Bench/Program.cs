@@ -64,6 +64,7 @@ await using (var target = await BenchTarget.StartAsync())
                 "latency" => new LatencyScenario(options, report, sub, target).RunAsync(cancel.Token),
                 "postgres" => new PostgresScenario(options, report, sub).RunAsync(cancel.Token),
                 "brokers" => new BrokersScenario(options, report, sub).RunAsync(cancel.Token),
+                "connectors" => new ConnectorsScenario(options, report, sub, target).RunAsync(cancel.Token),
                 "reconcile" => new ReconcileScenario(options, report, sub, target).RunAsync(cancel.Token),
                 "poll" => new PollScenario(options, report, sub).RunAsync(cancel.Token),
                 _ => new BacklogScenario(options, report, sub, target).RunAsync(cancel.Token),

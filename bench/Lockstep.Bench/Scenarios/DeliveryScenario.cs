@@ -138,7 +138,7 @@ internal sealed class DeliveryScenario(BenchOptions options, Report report, stri
     }
 
     /// <summary>What the flow's map produces for a permit, built directly.</summary>
-    private static byte[] Body(string key, int n)
+    internal static byte[] Body(string key, int n)
     {
         using var buffer = new MemoryStream(160);
         using (var json = new Utf8JsonWriter(buffer))
