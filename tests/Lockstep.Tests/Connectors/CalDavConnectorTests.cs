@@ -111,9 +111,8 @@ public sealed class CalDavConnectorTests : IAsyncLifetime
         var retry = await connector.ApplyAsync(Delivery("P-3", 2), flow, Body("second"), CancellationToken.None);
 
         Assert.Equal((ResultKind.Success, ResultKind.Success), (first.Kind, retried.Kind));
-        Assert.Equal(ResultKind.Transient, conflict.Kind);
-        Assert.Equal(412, conflict.StatusCode);
-        Assert.Equal(ResultKind.Success, retry.Kind);
+        Assert.True(conflict is { Kind: ResultKind.Transient, StatusCode: 412 }, $"{conflict.Kind} {conflict.StatusCode}: {conflict.Error}");
+        Assert.True(retry.Kind == ResultKind.Success, $"{retry.Kind}: {retry.Error}");
         var stored = (await _calendar.GetAsync("permit-P-3"))!;
         Assert.Equal("second", RadicaleCalendar.Property(stored, "SUMMARY"));
         Assert.Single(await _calendar.ListAsync());

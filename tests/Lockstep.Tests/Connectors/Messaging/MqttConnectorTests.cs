@@ -76,8 +76,11 @@ public sealed class MqttConnectorTests
     [Fact]
     public async Task A_broker_killed_during_a_stream_of_deliveries_loses_nothing()
     {
-        // The subscriber keeps a persistent session: what the broker took while the subscriber was away waits for it.
+        // The subscriber keeps a persistent session and is away during the stream: what the broker takes is queued for it,
+        // and the test Mosquitto saves every queued message. (A message Mosquitto hands straight to a connected client is
+        // not saved, so a SIGKILL can lose it on the broker's side; that is Mosquitto's durability, not Lockstep's.)
         await using var probe = await MqttProbe.ConnectAsync($"t{_id}/#", session: $"sub-{_id}");
+        await probe.LeaveAsync();
         await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System);
         await engine.PublishAsync([.. Enumerable.Range(1, 600).Select(i => TestEngine.Permit($"P-{i}", 1))]);
         // SIGKILL while PUBACKs are outstanding: some deliveries are done, the rest in flight or still to claim.

@@ -40,6 +40,9 @@ internal sealed class MqttProbe : IAsyncDisposable
         return probe;
     }
 
+    /// <summary>Disconnects, keeping a persistent session: the broker queues (and, configured so, saves) what arrives meanwhile.</summary>
+    public async Task LeaveAsync() => await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
+
     /// <summary>After a broker restart: connects again (resuming a persistent session) and subscribes again.</summary>
     public async Task ReconnectAsync()
     {
