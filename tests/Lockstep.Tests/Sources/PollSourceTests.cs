@@ -107,7 +107,8 @@ public sealed class PollSourceTests : IAsyncLifetime
     {
         var yaml = Yaml().Replace("interval: 5m", "interval: 1d") + "\nschedules:\n  often: { run: permits, interval: 10m }\n";
         var engine = await StartAsync(yaml);
-        await Eventually.WaitAsync(() => !_clerk.Queries.IsEmpty, "the first poll");
+        // Both jobs run once at start (the source's own 1d interval and the schedule), one query each (the clerk is empty).
+        await Eventually.WaitAsync(() => _clerk.Queries.Count >= 2, "the first poll of each job");
         await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Schedules?["often"].LastRunAt is not null, "the schedule's first run");
         var before = _clerk.Queries.Count;
 
