@@ -74,19 +74,21 @@ public sealed class MqttConnectorTests
     }
 
     [Fact]
-    public async Task A_broker_killed_during_a_stream_of_deliveries_loses_nothing()
+    public async Task A_broker_stopped_during_a_stream_of_deliveries_loses_nothing()
     {
-        // The subscriber keeps a persistent session and is away during the stream: what the broker takes is queued for it,
-        // and the test Mosquitto saves every queued message. (A message Mosquitto hands straight to a connected client is
-        // not saved, so a SIGKILL can lose it on the broker's side; that is Mosquitto's durability, not Lockstep's.)
+        // The subscriber keeps a persistent session and is away during the stream: what the broker takes is queued for it.
+        // Mosquitto is stopped (SIGTERM: it writes its store) rather than SIGKILLed: after a SIGKILL Mosquitto itself loses
+        // messages it acknowledged since its last autosave (seen in loaded CI runs), which no client can prevent. What
+        // this checks is Lockstep's side: deliveries in flight when the broker goes fail, are retried after the restart,
+        // and none is lost.
         await using var probe = await MqttProbe.ConnectAsync($"t{_id}/#", session: $"sub-{_id}");
         await probe.LeaveAsync();
         await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System);
         await engine.PublishAsync([.. Enumerable.Range(1, 600).Select(i => TestEngine.Permit($"P-{i}", 1))]);
-        // SIGKILL while PUBACKs are outstanding: some deliveries are done, the rest in flight or still to claim.
+        // Stopped while PUBACKs are outstanding: some deliveries are done, the rest in flight or still to claim.
         await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Flows["permits-to-bus"].Delivered >= 20, "the stream under way", signal: engine.Committed);
 
-        await TestServers.ControlAsync("MQTT", "kill");
+        await TestServers.ControlAsync("MQTT", "stop");
         try
         {
             await engine.PublishAsync([.. Enumerable.Range(601, 100).Select(i => TestEngine.Permit($"P-{i}", 1))]);
