@@ -75,7 +75,7 @@ internal sealed class FileConnector(FileTargetOptions options, ConnectorContext 
     private async ValueTask<FileStream> OpenAsync(string path, int next, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (options.MaxSize is { } max && File.Exists(path) && new FileInfo(path).Length > 0 && new FileInfo(path).Length + next > max)
+        if (options.MaxSize is { } max && new FileInfo(path) is { Exists: true, Length: > 0 } existing && existing.Length + next > max)
         {
             var stamp = context.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture);
             var rotated = Path.Combine(Path.GetDirectoryName(path)!, $"{Path.GetFileNameWithoutExtension(path)}.{stamp}{Path.GetExtension(path)}");
