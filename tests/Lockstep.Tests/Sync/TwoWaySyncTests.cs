@@ -120,19 +120,24 @@ public sealed class TwoWaySyncTests
         Assert.Equal("lastWriterWins", conflict.GetProperty("policy").GetString());
     }
 
-    [Fact]
-    public async Task Merge_takes_fields_changed_on_one_side_from_that_side()
+    /// <summary>P-1 synced to both sides, then the clerk moves it while the marshal is down (its delivery has failed).</summary>
+    private static async Task ClerkMovesWhileTheMarshalIsDownAsync(TwoWayWorld w)
     {
-        await using var w = await TwoWayWorld.StartAsync("merge");
         w.Clerk.Change("P-1", "approved");
         await w.SettleAsync(() => MarshalHas(w, "P-1", "approved"), "P-1 at the marshal");
         await w.QuiesceAsync();
-
         w.Marshal.Down = true;
         w.Clerk.Change("P-1", "approved", location: "2 Oak Ave");
         await Eventually.AdvanceUntilAsync(w.Time, TimeSpan.FromSeconds(1), async () =>
             (await w.StatusAsync()).GetProperty("flows").GetProperty("permits-to-marshal").TryGetProperty("lastError", out var e) && e.ValueKind == JsonValueKind.String,
             "the clerk's change failed to reach the marshal", w.Committed);
+    }
+
+    [Fact]
+    public async Task Merge_takes_fields_changed_on_one_side_from_that_side()
+    {
+        await using var w = await TwoWayWorld.StartAsync("merge");
+        await ClerkMovesWhileTheMarshalIsDownAsync(w);
         await w.Marshal.EditAsync("P-1", o => o["status"] = "passed");
         w.Marshal.Down = false;
         await w.SettleAsync(() => ClerkHas(w, "P-1", "passed") && w.Marshal.Get("P-1")?["address"]?.GetValue<string>() == "2 Oak Ave", "both sides merged");
@@ -150,14 +155,7 @@ public sealed class TwoWaySyncTests
     public async Task A_merge_the_clerk_reports_back_before_its_delivery_is_committed_is_an_echo_not_a_second_conflict()
     {
         await using var w = await TwoWayWorld.StartAsync("merge");
-        w.Clerk.Change("P-1", "approved");
-        await w.SettleAsync(() => MarshalHas(w, "P-1", "approved"), "P-1 at the marshal");
-        await w.QuiesceAsync();
-        w.Marshal.Down = true;
-        w.Clerk.Change("P-1", "approved", location: "2 Oak Ave");
-        await Eventually.AdvanceUntilAsync(w.Time, TimeSpan.FromSeconds(1), async () =>
-            (await w.StatusAsync()).GetProperty("flows").GetProperty("permits-to-marshal").TryGetProperty("lastError", out var e) && e.ValueKind == JsonValueKind.String,
-            "the clerk's change failed to reach the marshal", w.Committed);
+        await ClerkMovesWhileTheMarshalIsDownAsync(w);
         w.Clerk.HoldWrites();
         await w.Marshal.EditAsync("P-1", o => o["status"] = "passed");
         w.Marshal.Down = false;
