@@ -3,14 +3,15 @@ using Lockstep.Connectors;
 using Lockstep.Deliveries;
 using Lockstep.Engines;
 using Lockstep.Host;
-using Lockstep.Routing;
+using Lockstep.Journal;
 using Lockstep.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Lockstep.Bench;
 
 /// <summary>
-/// An engine wired as <c>AddLockstep</c> wires it (config → SqliteJournal + connectors → LockstepEngine), from a YAML
+/// An engine wired as <c>AddLockstep</c> wires it (through AddLockstep, with the journal wrapped in a timer), from a YAML
 /// string, with logging at Warning to standard error. Counts committed delivery outcomes by kind.
 /// </summary>
 internal sealed class BenchEngine : IAsyncDisposable
@@ -45,11 +46,7 @@ internal sealed class BenchEngine : IAsyncDisposable
     /// <summary>Raised after each committed batch with the new total of delivered outcomes.</summary>
     public event Action<long>? DeliveredChanged;
 
-    /// <param name="pullSide">
-    /// Hand the engine the journal itself rather than the timer around it, so it sees the journal's cursor and
-    /// reconciliation stores, and build the config's poll sources (the pull-side scenarios need both).
-    /// </param>
-    public static async Task<BenchEngine> StartAsync(string yaml, string folder, CancellationToken cancellationToken, bool pullSide = false)
+    public static async Task<BenchEngine> StartAsync(string yaml, string folder, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
         var config = new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories).Parse(yaml, Path.Combine(folder, "bench.yaml"));
@@ -60,15 +57,15 @@ internal sealed class BenchEngine : IAsyncDisposable
             .AddFilter("Lockstep.Systems", LogLevel.Error)
             .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-        var path = config.SqlitePath ?? throw new InvalidOperationException("bench configs use sqlite storage");
-        var journal = new SqliteJournal(path, new FlowRouter(config.Flows), config.Delivery, time);
-        var context = new ConnectorContext(time, logging, config.Secrets);
-        var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type, StringComparer.Ordinal);
-        var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
-        var timed = new TimedJournal(journal);
-        var engine = pullSide
-            ? new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging)
-            : new LockstepEngine(config, timed, journal, journal, connectors, time, logging);
+        // Built by the composition root as `lockstep run` builds it; the journal is wrapped in a timer.
+        var services = new ServiceCollection();
+        services.AddSingleton(time);
+        services.AddSingleton(logging);
+        services.AddLockstep(config);
+        services.AddSingleton<IJournal>(new TimedJournal(new SqliteJournalProvider().Create(config, time)));
+        var provider = services.BuildServiceProvider();
+        var timed = (TimedJournal)provider.GetRequiredService<IJournal>();
+        var engine = provider.GetRequiredService<LockstepEngine>();
         var bench = new BenchEngine(engine, timed, logging);
         await engine.StartAsync(cancellationToken);
         return bench;

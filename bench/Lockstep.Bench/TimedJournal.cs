@@ -10,9 +10,9 @@ namespace Lockstep.Bench;
 /// <summary>
 /// Wraps the journal the engine writes through and times each call (they all pass the journal's one write gate), so a
 /// run can say where the single writer's time went: intake appends, claims, outcome commits, next-due look-ups.
-/// It hides the journal's optional interfaces (source cursors, reconciliation): the bench configs use neither.
+/// The other roles (cursors, reconciliation, queries) pass through untimed.
 /// </summary>
-internal sealed class TimedJournal(IJournal inner) : IJournal
+internal sealed class TimedJournal(IJournal inner) : IJournal, IIntakeStore, IDeliveryQueue
 {
     private readonly Counter _append = new("append");
     private readonly Counter _claim = new("claim");
@@ -22,10 +22,26 @@ internal sealed class TimedJournal(IJournal inner) : IJournal
 
     public ValueTask OpenAsync(CancellationToken cancellationToken) => inner.OpenAsync(cancellationToken);
 
+    public IIntakeStore Intake => this;
+
+    public IDeliveryQueue Queue => this;
+
+    public IDeadLetters DeadLetters => inner.DeadLetters;
+
+    public Sources.ICursorStore Cursors => inner.Cursors;
+
+    public Conflicts.ISyncStore Sync => inner.Sync;
+
+    public Reconciliation.IReconcileStore Reconcile => inner.Reconcile;
+
+    public IRetentionStore Retention => inner.Retention;
+
+    public IJournalQueries Queries => inner.Queries;
+
     public async ValueTask<IReadOnlyList<AppendStatus>> AppendAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
-        var result = await inner.AppendAsync(events, cancellationToken);
+        var result = await inner.Intake.AppendAsync(events, cancellationToken);
         _append.Add(start, events.Count);
         return result;
     }
@@ -33,7 +49,7 @@ internal sealed class TimedJournal(IJournal inner) : IJournal
     public async ValueTask<IReadOnlyList<Delivery>> ClaimDueAsync(IReadOnlyList<ClaimQuota> quotas, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
-        var result = await inner.ClaimDueAsync(quotas, now, cancellationToken);
+        var result = await inner.Queue.ClaimDueAsync(quotas, now, cancellationToken);
         _claim.Add(start, result.Count);
         return result;
     }
@@ -41,7 +57,7 @@ internal sealed class TimedJournal(IJournal inner) : IJournal
     public async ValueTask<DateTimeOffset?> NextDueAsync(IReadOnlyCollection<string> systems, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
-        var result = await inner.NextDueAsync(systems, cancellationToken);
+        var result = await inner.Queue.NextDueAsync(systems, cancellationToken);
         _nextDue.Add(start, 1);
         return result;
     }
@@ -49,7 +65,7 @@ internal sealed class TimedJournal(IJournal inner) : IJournal
     public async ValueTask CompleteAsync(IReadOnlyList<DeliveryCompletion> completions, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
-        await inner.CompleteAsync(completions, cancellationToken);
+        await inner.Queue.CompleteAsync(completions, cancellationToken);
         _complete.Add(start, completions.Count);
     }
 

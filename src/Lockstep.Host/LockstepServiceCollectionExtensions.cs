@@ -3,9 +3,7 @@ using Lockstep.Connectors;
 using Lockstep.Connectors.Http;
 using Lockstep.Engines;
 using Lockstep.Journal;
-using Lockstep.Routing;
 using Lockstep.Sources;
-using Lockstep.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -54,24 +52,26 @@ public static class LockstepServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(config);
+        services.UseSqlite();
         services.AddSingleton(sp =>
         {
-            var time = sp.GetRequiredService<TimeProvider>();
-            var path = config.SqlitePath ?? throw new InvalidOperationException($"storage '{config.Storage}' is not supported yet");
-            return new SqliteJournal(path, new FlowRouter(config.Flows), config.Delivery, time) { Sensitive = JournalKeyFile.For(config, path) };
+            var scheme = config.Storage.Split(':', 2)[0];
+            var provider = sp.GetServices<IJournalProvider>().LastOrDefault(p => string.Equals(p.Scheme, scheme, StringComparison.Ordinal))
+                ?? throw new InvalidOperationException($"storage '{scheme}:' is not supported yet (this build stores in sqlite:PATH)");
+            return provider.Create(config, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
             var logging = sp.GetRequiredService<ILoggerFactory>();
-            var journal = sp.GetRequiredService<SqliteJournal>();
+            var journal = sp.GetRequiredService<IJournal>();
             var context = new ConnectorContext(time, logging, config.Secrets);
             var factories = ConnectorFactories.Concat(config.ExtraConnectors).Concat(extraFactories ?? []).ToDictionary(f => f.Type, StringComparer.Ordinal);
             var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
             var sources = CreateSources(config, context);
-            return new LockstepEngine(config, journal, journal, journal, connectors, sources, time, logging, CreateNotifiers(config, context), CreateSubscriptions(config, context));
+            return new LockstepEngine(config, journal, connectors, sources, time, logging, CreateNotifiers(config, context), CreateSubscriptions(config, context));
         });
-        services.AddSingleton<IJournalQueries>(sp => sp.GetRequiredService<SqliteJournal>());
+        services.AddSingleton(sp => sp.GetRequiredService<IJournal>().Queries);
         services.AddSingleton(sp => new Metrics.LockstepMetrics(sp.GetRequiredService<LockstepEngine>()));
         services.AddHostedService<EngineService>();
         if (config.OtlpEndpoint is { } otlp)

@@ -10,7 +10,7 @@ namespace Lockstep.Storage.Sqlite;
 /// The embedded journal: one SQLite file in WAL mode with synchronous=FULL, so a commit survives a crash or power loss.
 /// All writes go through one connection, one batch per transaction (group commit); reads use pooled connections.
 /// </summary>
-public sealed partial class SqliteJournal : IJournal, IDeadLetters, IJournalQueries
+public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQueue, IDeadLetters, IJournalQueries
 {
     private readonly string _path;
     private readonly string _connectionString;
@@ -37,6 +37,23 @@ public sealed partial class SqliteJournal : IJournal, IDeadLetters, IJournalQuer
     public Encryption.SensitiveFields? Sensitive { get; init; }
 
     public int SchemaVersion => Migrations.Steps.Count;
+
+    // One SQLite file serves every role; each role's members live in their own part of this class.
+    public IIntakeStore Intake => this;
+
+    public IDeliveryQueue Queue => this;
+
+    public IDeadLetters DeadLetters => this;
+
+    public Sources.ICursorStore Cursors => this;
+
+    public Conflicts.ISyncStore Sync => this;
+
+    public Reconciliation.IReconcileStore Reconcile => this;
+
+    public IRetentionStore Retention => this;
+
+    public IJournalQueries Queries => this;
 
     public async ValueTask OpenAsync(CancellationToken cancellationToken)
     {

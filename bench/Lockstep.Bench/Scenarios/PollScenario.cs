@@ -65,7 +65,7 @@ internal sealed class PollScenario(BenchOptions options, Report report, string f
         long accepted, items, again;
         var load = Report.LoadAverage();
         var cpu = ProcessMemory.CpuTime();
-        await using (var bench = await BenchEngine.StartAsync(yaml, folder, cancellationToken, pullSide: true))
+        await using (var bench = await BenchEngine.StartAsync(yaml, folder, cancellationToken))
         {
             var engine = bench.Engine;
             await using (var rss = new PeakRss())

@@ -35,7 +35,7 @@ internal sealed class ReconcileScenario(BenchOptions options, Report report, str
             """;
         target.ResetCounters();
         target.Holding = true;
-        await using var bench = await BenchEngine.StartAsync(yaml, folder, cancellationToken, pullSide: true);
+        await using var bench = await BenchEngine.StartAsync(yaml, folder, cancellationToken);
         var engine = bench.Engine;
 
         var watch = Stopwatch.StartNew();

@@ -43,15 +43,4 @@ public sealed record LockstepConfig(
 
     /// <summary>Connector families besides the built-in ones that this config's systems use (code handlers, your own connectors).</summary>
     public IReadOnlyList<Connectors.IConnectorFactory> ExtraConnectors { get; init; } = [];
-
-    /// <summary>The SQLite file for <c>storage: sqlite:PATH</c>, resolved against the config file's folder.</summary>
-    public string? SqlitePath
-    {
-        get
-        {
-            if (!Storage.StartsWith("sqlite:", StringComparison.Ordinal)) return null;
-            var path = Storage["sqlite:".Length..];
-            return System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(File)) ?? ".", path));
-        }
-    }
 }

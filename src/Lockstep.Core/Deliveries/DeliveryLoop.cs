@@ -20,7 +20,7 @@ internal sealed partial class DeliveryLoop : IDisposable
 {
     private static readonly TimeSpan MaxIdleWait = TimeSpan.FromSeconds(30);
 
-    private readonly IJournal _journal;
+    private readonly IDeliveryQueue _journal;
     private readonly IReadOnlyDictionary<string, FlowRuntime> _flows;
     private readonly IReadOnlyList<SystemLane> _lanes;
     private readonly WorkSignal _work;
@@ -36,7 +36,7 @@ internal sealed partial class DeliveryLoop : IDisposable
     private Task? _dispatcher;
     private Task? _completer;
 
-    public DeliveryLoop(IJournal journal, IReadOnlyDictionary<string, FlowRuntime> flows, IReadOnlyList<SystemLane> lanes, WorkSignal work,
+    public DeliveryLoop(IDeliveryQueue journal, IReadOnlyDictionary<string, FlowRuntime> flows, IReadOnlyList<SystemLane> lanes, WorkSignal work,
         TimeProvider time, ILogger logger, SecretRedactor secrets, DeliveryOptions options, IReadOnlySet<string>? pairFlows = null)
     {
         _pairFlows = pairFlows;

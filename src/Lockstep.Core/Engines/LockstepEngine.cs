@@ -35,7 +35,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly Dictionary<string, SubscriptionRunner> _subscriptions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ScheduledJob> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Reconciler> _reconcilers = new(StringComparer.Ordinal);
-    private readonly IReconcileStore? _reconcileStore;
+    private readonly IReconcileStore _reconcileStore;
     private readonly ISyncStore? _syncStore;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _schedules = [];
@@ -44,23 +44,22 @@ public sealed class LockstepEngine : IAsyncDisposable
     private long _conflictsSeen;
     private int _started;
 
-    /// <summary>An engine without sources or reconciliation stores (the journal may still provide them).</summary>
-    public LockstepEngine(
-        LockstepConfig config, IJournal journal, IDeadLetters deadLetters, IJournalQueries queries,
-        IReadOnlyDictionary<string, IConnector> connectors, TimeProvider time, ILoggerFactory logging)
-        : this(config, journal, deadLetters, queries, connectors, new Dictionary<string, ISource>(), time, logging)
+    /// <summary>An engine without sources, notifiers or subscriptions.</summary>
+    public LockstepEngine(LockstepConfig config, IJournal journal, IReadOnlyDictionary<string, IConnector> connectors, TimeProvider time, ILoggerFactory logging)
+        : this(config, journal, connectors, new Dictionary<string, ISource>(), time, logging)
     {
     }
 
     public LockstepEngine(
-        LockstepConfig config, IJournal journal, IDeadLetters deadLetters, IJournalQueries queries,
+        LockstepConfig config, IJournal journal,
         IReadOnlyDictionary<string, IConnector> connectors, IReadOnlyDictionary<string, ISource> sources, TimeProvider time, ILoggerFactory logging,
         IReadOnlyDictionary<string, Notifications.INotifier>? notifiers = null, IReadOnlyDictionary<string, ISubscription>? subscriptions = null)
     {
         Config = config;
         _journal = journal;
-        DeadLetters = deadLetters;
-        _queries = queries;
+        DeadLetters = journal.DeadLetters;
+        _queries = journal.Queries;
+        _reconcileStore = journal.Reconcile;
         _time = time;
         var lanes = config.Systems.Values.ToDictionary(
             s => s.Name, s => new SystemLane(s, connectors[s.Name], time, logging.CreateLogger("Lockstep.Systems"), config.Delivery.BatchSize), StringComparer.Ordinal);
@@ -69,17 +68,17 @@ public sealed class LockstepEngine : IAsyncDisposable
             f => f.Name, f => new FlowRuntime(f, new FlowScripts(f, config.Mapping), lanes[f.System]), StringComparer.Ordinal);
         _scripts = [.. flows.Values.Select(f => f.Scripts)];
         _flowSystems = config.Flows.ToDictionary(f => f.Name, f => f.System, StringComparer.Ordinal);
-        _intake = new IntakeQueue(journal, _work, logging.CreateLogger("Lockstep.Intake"));
+        _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"));
         Func<string, Event, Event>? stamp = null;
         if (config.Sync.Count > 0)
         {
-            _syncStore = journal as ISyncStore ?? throw new InvalidOperationException("the journal does not support two-way sync pairs");
+            _syncStore = journal.Sync;
             var gate = new SyncGate(config.Sync, flows);
             _syncStore.UsePairs(config.Sync, gate.Hash);
             stamp = gate.Stamp;
         }
         var pairFlows = config.Sync.SelectMany(p => new[] { p.Source.Flow, p.Target.Flow }).ToHashSet(StringComparer.Ordinal);
-        _loop = new DeliveryLoop(journal, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows);
+        _loop = new DeliveryLoop(journal.Queue, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows);
         _loop.Committed += batch => Delivered?.Invoke(batch);
         _notices = new Notifications.NoticeBoard(
             [.. config.Notify.Where(c => notifiers?.ContainsKey(c.Name) == true).Select(c => (c, notifiers![c.Name]))], time, logging.CreateLogger("Lockstep.Notifications"));
@@ -116,14 +115,12 @@ public sealed class LockstepEngine : IAsyncDisposable
                 _webhooks[source.Name] = new WebhookReceiver(source, _intake, config.Mapping, time, sourceLogger, stamp);
                 continue;
             }
-            var cursors = journal as ICursorStore ?? throw new InvalidOperationException("the journal does not store source cursors");
-            var runner = new SourceRunner(source, sources[source.Name], cursors, config.Mapping, _work, time, sourceLogger, config.Secrets, stamp);
+            var runner = new SourceRunner(source, sources[source.Name], journal.Cursors, config.Mapping, _work, time, sourceLogger, config.Secrets, stamp);
             _polls[source.Name] = runner;
             if (_conflictsWake is { } wake) runner.ConflictsCommitted += () => wake.Writer.TryWrite(true);
             _jobs[source.Name] = new ScheduledJob(source.Name, source.Schedule, ct => PollAsync(runner, full: false, ct), time, jobLogger);
             _jobs["full:" + source.Name] = new ScheduledJob("full:" + source.Name, null, ct => PollAsync(runner, full: true, ct), time, jobLogger);
         }
-        _reconcileStore = journal as IReconcileStore;
         foreach (var entry in config.Schedules)
         {
             _jobs["schedule:" + entry.Name] = new ScheduledJob("schedule:" + entry.Name, entry.Schedule,
@@ -131,7 +128,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         }
         if (config.Retention is { } retention)
         {
-            var store = journal as IRetentionStore ?? throw new InvalidOperationException("the journal cannot prune (retention:)");
+            var store = journal.Retention;
             _jobs["retention"] = new ScheduledJob("retention", new Schedule(retention.Every, null, TimeZoneInfo.Utc, TimeSpan.Zero, $"every {retention.Every}"), async ct =>
             {
                 var pruned = await store.PruneAsync(retention, _time.GetUtcNow(), ct).ConfigureAwait(false);
@@ -141,7 +138,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         }
         foreach (var flow in config.Flows.Where(f => f.Reconcile is not null))
         {
-            var reconciler = new Reconciler(flows[flow.Name], _reconcileStore ?? throw new InvalidOperationException("the journal cannot reconcile"), time);
+            var reconciler = new Reconciler(flows[flow.Name], _reconcileStore, time);
             _reconcilers[flow.Name] = reconciler;
             _jobs["reconcile:" + flow.Name] = new ScheduledJob("reconcile:" + flow.Name, flow.Reconcile!.Schedule, async ct =>
             {
@@ -207,7 +204,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         var now = _time.GetUtcNow();
         var lanes = _lanes.ToDictionary(l => l.Name, l => (l.Name, l.Circuit(now)), StringComparer.Ordinal);
         var report = StatusBuilder.Build(counters, _flowSystems.Keys, lanes, _flowSystems, now);
-        if (_reconcilers.Count > 0 && _reconcileStore is not null)
+        if (_reconcilers.Count > 0)
         {
             var flows = new SortedDictionary<string, TargetStatus>(report.Flows.ToDictionary(f => f.Key, f => f.Value), StringComparer.Ordinal);
             foreach (var name in _reconcilers.Keys)
@@ -249,7 +246,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         if (!_flowSystems.ContainsKey(name)) return null;
         if (!full)
         {
-            var expedited = _reconcileStore is null ? 0 : await _reconcileStore.ExpediteAsync(name, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            var expedited = await _reconcileStore.ExpediteAsync(name, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             _work.Set();
             return new SyncOutcome(name, "flow", $"{expedited} pending deliveries due now", null);
         }

@@ -9,7 +9,7 @@ namespace Lockstep.Intake;
 /// Group commit for intake: callers hand over their events and wait; one loop commits everything queued so far in one
 /// journal transaction (one fsync) and only then acknowledges each caller.
 /// </summary>
-internal sealed partial class IntakeQueue(IJournal journal, WorkSignal work, ILogger logger, int maxEventsPerCommit = 4096)
+internal sealed partial class IntakeQueue(IIntakeStore journal, WorkSignal work, ILogger logger, int maxEventsPerCommit = 4096)
 {
     private readonly Channel<PendingAppend> _appends =
         Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });

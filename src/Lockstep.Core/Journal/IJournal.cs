@@ -1,26 +1,37 @@
-using Lockstep.Deliveries;
-using Lockstep.Events;
+using Lockstep.Conflicts;
+using Lockstep.Reconciliation;
+using Lockstep.Sources;
 
 namespace Lockstep.Journal;
 
 /// <summary>
-/// The durable store of events, record states and deliveries. Batch-first: durability (an fsync) is paid once per call,
-/// so callers gather work and commit it together.
+/// The durable store, split by role (as Wolverine's message store exposes its inbox, outbox and dead letters): each role
+/// is a small interface, and a backend provides every one of them. The engine asks for a role by its property, never by
+/// probing the journal's type.
 /// </summary>
 public interface IJournal : IAsyncDisposable
 {
-    /// <summary>Opens the store, applies schema migrations, and makes deliveries that were in flight at a crash due again.</summary>
+    /// <summary>Opens the store and applies schema migrations; deliveries in flight at a crash become due again.</summary>
     ValueTask OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>Stores and routes events in one transaction; returns when it is committed, one status per event in order.</summary>
-    ValueTask<IReadOnlyList<AppendStatus>> AppendAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken);
+    /// <summary>Events in: the group commit behind a publish.</summary>
+    IIntakeStore Intake { get; }
 
-    /// <summary>Marks up to each quota's count of due deliveries of that system in flight and returns them.</summary>
-    ValueTask<IReadOnlyList<Delivery>> ClaimDueAsync(IReadOnlyList<ClaimQuota> quotas, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>Deliveries out: claim what is due, commit outcomes.</summary>
+    IDeliveryQueue Queue { get; }
 
-    /// <summary>The earliest due time of a pending delivery to any of <paramref name="systems"/>, or null if none is pending.</summary>
-    ValueTask<DateTimeOffset?> NextDueAsync(IReadOnlyCollection<string> systems, CancellationToken cancellationToken);
+    IDeadLetters DeadLetters { get; }
 
-    /// <summary>Records attempts and outcomes, moves dead letters, emits completion events: all in one transaction.</summary>
-    ValueTask CompleteAsync(IReadOnlyList<DeliveryCompletion> completions, CancellationToken cancellationToken);
+    /// <summary>Poll sources' positions, written with the events they produced.</summary>
+    ICursorStore Cursors { get; }
+
+    /// <summary>Two-way pairs: echo suppression, the base per record, conflicts.</summary>
+    ISyncStore Sync { get; }
+
+    IReconcileStore Reconcile { get; }
+
+    IRetentionStore Retention { get; }
+
+    /// <summary>The read model: counters, event and record history, the audit log.</summary>
+    IJournalQueries Queries { get; }
 }

@@ -47,7 +47,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(TimeSpan.FromSeconds(1), flow.Retry.MaxDelay);
         Assert.Equal("{version}", flow.Headers["X-Record-Version"]);
         Assert.Equal(16, config.Systems["registry"].Concurrency);
-        Assert.Equal("/etc/lockstep/data/lockstep.db", config.SqlitePath);
+        Assert.Equal("/etc/lockstep/data/lockstep.db", Lockstep.Storage.Sqlite.SqliteJournalProvider.PathOf(config));
         Assert.Equal("x *** y", config.Secrets.Redact("x tok-3f9a8c1d2e y"));
     }
 

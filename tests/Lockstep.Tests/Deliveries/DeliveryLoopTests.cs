@@ -247,7 +247,7 @@ public sealed class DeliveryLoopTests : IAsyncLifetime
         var status = System.Text.Json.JsonSerializer.Serialize(await engine.StatusAsync());
         var dead = System.Text.Json.JsonSerializer.Serialize(await engine.Engine.DeadLetters.ListAsync(null, null, 10, CancellationToken.None));
         await engine.Engine.StopAsync(CancellationToken.None);
-        var journal = await File.ReadAllBytesAsync(engine.Config.SqlitePath!);
+        var journal = await File.ReadAllBytesAsync(TestEngine.JournalPath(engine.Config));
 
         Assert.DoesNotContain(Token, status);
         Assert.DoesNotContain(Token, dead);

@@ -58,12 +58,12 @@ public abstract class JournalContract : IAsyncLifetime
     }
 
     private Task<IReadOnlyList<Delivery>> ClaimAsync(string system = "registry", int max = 100) =>
-        _journal.ClaimDueAsync([new ClaimQuota(system, max)], Time.GetUtcNow(), CancellationToken.None).AsTask();
+        _journal.Queue.ClaimDueAsync([new ClaimQuota(system, max)], Time.GetUtcNow(), CancellationToken.None).AsTask();
 
     private Task CompleteAsync(Delivery delivery, CompletionKind kind, DateTimeOffset? dueAt = null, string? error = null) =>
-        _journal.CompleteAsync([new DeliveryCompletion(delivery, kind, Time.GetUtcNow(), TimeSpan.FromMilliseconds(3), kind == CompletionKind.Delivered ? 200 : 503, error, dueAt ?? Time.GetUtcNow())], CancellationToken.None).AsTask();
+        _journal.Queue.CompleteAsync([new DeliveryCompletion(delivery, kind, Time.GetUtcNow(), TimeSpan.FromMilliseconds(3), kind == CompletionKind.Delivered ? 200 : 503, error, dueAt ?? Time.GetUtcNow())], CancellationToken.None).AsTask();
 
-    private Task<IReadOnlyList<AppendStatus>> AppendAsync(params Event[] events) => _journal.AppendAsync(events, CancellationToken.None).AsTask();
+    private Task<IReadOnlyList<AppendStatus>> AppendAsync(params Event[] events) => _journal.Intake.AppendAsync(events, CancellationToken.None).AsTask();
 
     [Fact]
     public async Task Committed_events_survive_a_reopen()
@@ -146,7 +146,7 @@ public abstract class JournalContract : IAsyncLifetime
 
         await CompleteAsync(first, CompletionKind.Retry, Time.GetUtcNow().AddSeconds(30), "HTTP 503");
         var early = await ClaimAsync();
-        var next = await _journal.NextDueAsync(["registry"], CancellationToken.None);
+        var next = await _journal.Queue.NextDueAsync(["registry"], CancellationToken.None);
         Time.Advance(TimeSpan.FromSeconds(30));
         await ReopenAsync();
         var retried = Assert.Single(await ClaimAsync());
@@ -225,7 +225,7 @@ public abstract class JournalContract : IAsyncLifetime
         var claimed = await ClaimAsync(max: 2);
         await CompleteAsync(claimed[0], CompletionKind.Delivered);
 
-        var counters = (await ((IJournalQueries)_journal).CountersAsync(CancellationToken.None)).Single(c => c.Flow == "to-registry");
+        var counters = (await _journal.Queries.CountersAsync(CancellationToken.None)).Single(c => c.Flow == "to-registry");
 
         Assert.Equal((1L, 1L, 1L, 0L), (counters.Pending, counters.InFlight, counters.Delivered, counters.Dead));
         Assert.NotNull(counters.LastSuccessAt);

@@ -37,7 +37,7 @@ public sealed class RetentionTests
         await engine.PublishAsync(Item("supply", "S-1", 2));
         await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Flows["supplies"].Delivered == 2, "S-1 v2 delivered", signal: engine.Committed);
         await engine.Engine.AuditAsync("ops", "replay", "dead letter 1", null, CancellationToken.None);
-        var database = engine.Config.SqlitePath!;
+        var database = TestEngine.JournalPath(engine.Config);
         var before = await CountAsync(database, "SELECT count(*) FROM events");
         var attemptsBefore = await CountAsync(database, "SELECT count(*) FROM attempts");
 

@@ -3,9 +3,8 @@ using Lockstep.Engines;
 using Lockstep.Events;
 using Lockstep.Host;
 using Lockstep.Records;
-using Lockstep.Routing;
 using Lockstep.Status;
-using Lockstep.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Lockstep.Tests.Support;
@@ -36,6 +35,9 @@ internal sealed class TestEngine : IAsyncDisposable
     /// <summary>Pulses after every committed batch of delivery outcomes.</summary>
     public Signal Committed { get; } = new();
 
+    /// <summary>The journal file of a config (<c>storage: sqlite:PATH</c>).</summary>
+    public static string JournalPath(LockstepConfig config) => Storage.Sqlite.SqliteJournalProvider.PathOf(config);
+
     public static LockstepConfig Load(string yaml, string folder, IReadOnlyDictionary<string, string>? environment = null) =>
         new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories, name => environment?.GetValueOrDefault(name))
             .Parse(yaml, Path.Combine(folder, "lockstep.yaml"));
@@ -47,12 +49,12 @@ internal sealed class TestEngine : IAsyncDisposable
         var config = Load(yaml, folder.Path, environment);
         var logs = new CapturingLoggerProvider();
         var logging = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        var journal = new SqliteJournal(config.SqlitePath!, new FlowRouter(config.Flows), config.Delivery, time) { Sensitive = JournalKeyFile.For(config, config.SqlitePath!) };
-        var context = new Lockstep.Connectors.ConnectorContext(time, logging, config.Secrets);
-        var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
-        var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
-        var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging,
-            LockstepServiceCollectionExtensions.CreateNotifiers(config, context), LockstepServiceCollectionExtensions.CreateSubscriptions(config, context));
+        // Built by the one composition root, as `lockstep run` builds it; only the clock and the log sink are the test's.
+        var services = new ServiceCollection();
+        services.AddSingleton(time);
+        services.AddSingleton(logging);
+        services.AddLockstep(config);
+        var engine = services.BuildServiceProvider().GetRequiredService<LockstepEngine>();
         await engine.StartAsync(CancellationToken.None);
         return new TestEngine(engine, config, folder, logs, ownsFolder);
     }
