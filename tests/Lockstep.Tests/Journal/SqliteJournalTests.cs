@@ -1,0 +1,16 @@
+namespace Lockstep.Tests.Journal;
+
+// The embedded journal passes every role's contract.
+public sealed class SqliteIntakeTests : IntakeContract<SqliteBackend>;
+
+public sealed class SqliteDeliveryQueueTests : DeliveryQueueContract<SqliteBackend>;
+
+public sealed class SqliteDeadLettersTests : DeadLettersContract<SqliteBackend>;
+
+public sealed class SqliteReadModelTests : ReadModelContract<SqliteBackend>;
+
+public sealed class SqliteCursorTests : CursorContract<SqliteBackend>;
+
+public sealed class SqliteRetentionTests : RetentionContract<SqliteBackend>;
+
+public sealed class SqliteReconcileTests : ReconcileContract<SqliteBackend>;
