@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text.Json;
 using Lockstep.Events;
+using Lockstep.Intake;
 using Lockstep.Records;
 
 namespace Lockstep.Storage.Sqlite;
@@ -12,42 +12,53 @@ public sealed partial class SqliteJournal
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         // The intake span that commits these events: their deliveries' spans link back to it.
         var trace = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null;
-        return await WriteAsync((_, _, commands) =>
-        {
-            var statuses = new AppendStatus[events.Count];
-            for (var i = 0; i < events.Count; i++) statuses[i] = Append(commands, events[i], now, trace);
-            return statuses;
-        }, cancellationToken).ConfigureAwait(false);
+        return await WriteAsync((_, _, commands) => AppendBatch(commands, events, now, trace), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stores one event inside the caller's transaction: dedupe by id, ignore stale versions, route the rest.</summary>
-    private AppendStatus Append(Commands commands, Event e, long now, string? trace = null)
+    /// <summary>Stores a batch inside the caller's transaction: its known ids and record heads are loaded in two statements.</summary>
+    private AppendStatus[] AppendBatch(Commands commands, IReadOnlyList<Event> events, long now, string? trace)
     {
-        if (e.Id.Length > 0 && commands.EventExists.With(e.Id).ExecuteScalar() is not null) return AppendStatus.Duplicate;
-        if (e.Id.Length > 0 && _pairSources.Count > 0 && InboundSide(e) is { } paired) return AppendInbound(commands, e, paired.Pair, paired.Side, now);
+        var batch = IntakeBatch.Load(commands, events);
+        var statuses = new AppendStatus[events.Count];
+        for (var i = 0; i < events.Count; i++) statuses[i] = Append(commands, events[i], now, batch, trace);
+        return statuses;
+    }
 
-        var current = commands.RecordVersion.With(e.Entity, e.Key).ExecuteScalar() is long v ? v : (long?)null;
-        var version = e.Version ?? (current ?? 0) + 1;
-        var id = e.Id.Length > 0 ? e.Id : string.Create(CultureInfo.InvariantCulture, $"{e.Entity}:{e.Key}:{version}");
-        if (e.Id.Length == 0 && commands.EventExists.With(id).ExecuteScalar() is not null) return AppendStatus.Duplicate;
+    /// <summary>
+    /// Stores one event inside the caller's transaction, as <see cref="AppendRules"/> decides: dedupe by id, stale versions
+    /// kept but not routed, the rest routed to their flows.
+    /// </summary>
+    private AppendStatus Append(Commands commands, Event e, long now, IntakeBatch? batch = null, string? trace = null)
+    {
+        batch ??= IntakeBatch.Load(commands, [e]);
+        if (e.Id.Length > 0 && batch.IsStored(commands, e.Id)) return AppendStatus.Duplicate;
+        if (e.Id.Length > 0 && _pairSources.Count > 0 && InboundSide(e) is { } paired)
+        {
+            // Two-way decisions write the record themselves: its head is read again when the batch next needs it.
+            batch.Stored(e.Id);
+            batch.Forget(e.Entity, e.Key);
+            return AppendInbound(commands, e, paired.Pair, paired.Side, now);
+        }
 
+        var decision = _rules.Decide(e, batch.Head(commands, e.Entity, e.Key));
+        if (decision.Derived && batch.IsStored(commands, decision.Id)) return AppendStatus.Duplicate;
+        batch.Stored(decision.Id);
         var op = (long)e.Op;
-        var data = Sensitive is null ? e.Data : Sensitive.Protect(e.Entity, e.Data);
-        if (current is { } newest && version <= newest)
+        if (decision.Stale)
         {
             // Kept for its id (a later resend is a duplicate) and for inspection; never routed.
-            commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 2L, null, 0L, trace).ExecuteScalar();
+            commands.InsertEvent.With(decision.Id, e.Type, e.Entity, e.Key, decision.Version, op, decision.Data, now, 2L, null, 0L, trace).ExecuteScalar();
             return AppendStatus.Stale;
         }
 
-        var flows = _router.Match(e.Type, e.Entity);
-        var tracked = flows.Count > 0 && _options.CompletionEvents && !Event.IsCompletion(e.Type);
+        var flows = decision.Flows;
         var flowList = flows.Count == 0 ? null : string.Join('\n', flows.Select(f => f.Name));
-        var seq = (long)commands.InsertEvent.With(id, e.Type, e.Entity, e.Key, version, op, data, now, 0L, flowList, tracked ? 1L : 0L, trace).ExecuteScalar()!;
-        commands.UpsertRecord.With(e.Entity, e.Key, version, op, seq).ExecuteNonQuery();
+        var seq = (long)commands.InsertEvent.With(decision.Id, e.Type, e.Entity, e.Key, decision.Version, op, decision.Data, now, 0L, flowList, decision.Tracked ? 1L : 0L, trace).ExecuteScalar()!;
+        commands.UpsertRecord.With(e.Entity, e.Key, decision.Version, op, seq).ExecuteNonQuery();
+        batch.Advance(e.Entity, e.Key, decision.Version);
         foreach (var flow in flows)
-            commands.RouteDelivery.With(flow.Name, flow.System, e.Entity, e.Key, version, seq, now).ExecuteNonQuery();
-        if (_pairEntities.Count > 0) MarkPendingOnPairs(commands, e, version, flows);
+            commands.RouteDelivery.With(flow.Name, flow.System, e.Entity, e.Key, decision.Version, seq, now).ExecuteNonQuery();
+        if (_pairEntities.Count > 0) MarkPendingOnPairs(commands, e, decision.Version, flows);
         return AppendStatus.Accepted;
     }
 

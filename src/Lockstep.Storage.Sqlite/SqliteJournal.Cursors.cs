@@ -21,8 +21,7 @@ public sealed partial class SqliteJournal : ICursorStore
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         return await WriteAsync((connection, transaction, commands) =>
         {
-            var statuses = new AppendStatus[events.Count];
-            for (var i = 0; i < events.Count; i++) statuses[i] = Append(commands, events[i], now);
+            var statuses = AppendBatch(commands, events, now, null);
             using var save = connection.CreateCommand();
             save.Transaction = transaction;
             save.CommandText = """

@@ -160,10 +160,10 @@ public sealed partial class SqliteJournal : ISyncStore
     /// </summary>
     private void AcceptPaired(Commands commands, Event e, long version, string? data, RecordOp op, SyncPair pair, PairSide? origin, long now)
     {
-        var flows = _router.Match(e.Type, e.Entity).Select(f => f.Name)
+        var flows = _rules.Router.Match(e.Type, e.Entity).Select(f => f.Name)
             .Union([pair.Source.Flow, pair.Target.Flow])
             .Where(f => f != origin?.Flow).ToList();
-        var tracked = flows.Count > 0 && _options.CompletionEvents && !Event.IsCompletion(e.Type);
+        var tracked = flows.Count > 0 && _rules.CompletionEvents && !Event.IsCompletion(e.Type);
         var seq = (long)commands.InsertEvent.With(e.Id, e.Type, e.Entity, e.Key, version, (long)op, data, now, 0L, string.Join('\n', flows), tracked ? 1L : 0L, null).ExecuteScalar()!;
         commands.UpsertRecord.With(e.Entity, e.Key, version, (long)op, seq).ExecuteNonQuery();
         foreach (var flow in flows) commands.RouteDelivery.With(flow, _flowSystems[flow], e.Entity, e.Key, version, seq, now).ExecuteNonQuery();

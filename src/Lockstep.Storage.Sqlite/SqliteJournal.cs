@@ -1,6 +1,5 @@
-using Lockstep.Configuration;
+using Lockstep.Intake;
 using Lockstep.Journal;
-using Lockstep.Routing;
 using Lockstep.Storage.Sqlite.Schema;
 using Microsoft.Data.Sqlite;
 
@@ -14,8 +13,7 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
 {
     private readonly string _path;
     private readonly string _connectionString;
-    private readonly FlowRouter _router;
-    private readonly DeliveryOptions _options;
+    private readonly AppendRules _rules;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, string> _flowSystems;
@@ -23,18 +21,17 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
     private Commands? _commands;
     private int _disposed;
 
-    public SqliteJournal(string path, FlowRouter router, DeliveryOptions options, TimeProvider time)
+    public SqliteJournal(string path, AppendRules rules, TimeProvider time)
     {
         _path = path;
-        _router = router;
-        _options = options;
+        _rules = rules;
         _time = time;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
-        _flowSystems = router.Flows.ToDictionary(f => f.Name, f => f.System, StringComparer.Ordinal);
+        _flowSystems = rules.Router.Flows.ToDictionary(f => f.Name, f => f.System, StringComparer.Ordinal);
     }
 
     /// <summary>Fields stored only encrypted (<c>entities.NAME.sensitive</c>); sealed on append, opened when read for delivery.</summary>
-    public Encryption.SensitiveFields? Sensitive { get; init; }
+    private Encryption.SensitiveFields? Sensitive => _rules.Sensitive;
 
     public int SchemaVersion => Migrations.Steps.Count;
 

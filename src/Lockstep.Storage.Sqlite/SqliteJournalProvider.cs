@@ -1,4 +1,5 @@
 using Lockstep.Configuration;
+using Lockstep.Intake;
 using Lockstep.Journal;
 using Lockstep.Routing;
 
@@ -14,7 +15,7 @@ public sealed class SqliteJournalProvider : IJournalProvider
     public IJournal Create(LockstepConfig config, TimeProvider time)
     {
         var path = PathOf(config);
-        return new SqliteJournal(path, new FlowRouter(config.Flows), config.Delivery, time) { Sensitive = JournalKeyFile.For(config, path) };
+        return new SqliteJournal(path, new AppendRules(new FlowRouter(config.Flows), config.Delivery, JournalKeyFile.For(config, path)), time);
     }
 
     /// <summary>The SQLite file of a config's <c>storage: sqlite:PATH</c>, relative paths against the config file's folder.</summary>

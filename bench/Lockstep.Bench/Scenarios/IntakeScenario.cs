@@ -94,7 +94,7 @@ internal sealed class IntakeScenario(BenchOptions options, Report report, string
     {
         var path = Path.Combine(folder, file);
         // The journal's own migrations make the schema (tables, unique keys and indexes), so the rows cost the same to insert.
-        await using (var journal = new SqliteJournal(path, new FlowRouter([]), DeliveryOptions.Default, TimeProvider.System))
+        await using (var journal = new SqliteJournal(path, new Intake.AppendRules(new FlowRouter([]), DeliveryOptions.Default, null), TimeProvider.System))
         {
             await journal.OpenAsync(cancellationToken);
         }
