@@ -42,7 +42,8 @@ internal sealed class Commands : IDisposable
             WHERE excluded.version > deliveries.version
             """, "$flow", "$system", "$entity", "$key", "$version", "$seq", "$now");
         LoadEvent = Make(connection, "SELECT id, type, op, data, traceparent FROM events WHERE seq = $seq", "$seq");
-        MarkClaimed = Make(connection, "UPDATE deliveries SET state = 1 WHERE id IN (SELECT value FROM json_each($ids))", "$ids");
+        MarkClaimed = Make(connection, "UPDATE deliveries SET state = 1, claim_epoch = $epoch WHERE id IN (SELECT value FROM json_each($ids))", "$ids", "$epoch");
+        ReadLease = Make(connection, "SELECT epoch, owner FROM leases WHERE name = $name", "$name");
         AnyDeadLetter = Make(connection, "SELECT EXISTS(SELECT 1 FROM dead_letters)");
         InsertAttempt = Make(connection, """
             INSERT INTO attempts(flow, entity, key, version, attempt, started_at, duration_us, outcome, status_code, error)
@@ -155,6 +156,7 @@ internal sealed class Commands : IDisposable
     public SqliteCommand RouteDelivery { get; }
     public SqliteCommand LoadEvent { get; }
     public SqliteCommand MarkClaimed { get; }
+    public SqliteCommand ReadLease { get; }
     public SqliteCommand AnyDeadLetter { get; }
     public SqliteCommand InsertAttempt { get; }
     public SqliteCommand MarkDelivered { get; }

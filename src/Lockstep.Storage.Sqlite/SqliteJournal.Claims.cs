@@ -27,13 +27,14 @@ public sealed partial class SqliteJournal
                         reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(5) + 1, reader.GetInt64(6))
                     {
                         TraceParent = reader.IsDBNull(11) ? null : reader.GetString(11),
+                        Epoch = _epoch,
                     });
                 }
             }
             if (deliveries.Count > 0)
-                commands.MarkClaimed.With("[" + string.Join(',', deliveries.Select(d => d.Id)) + "]").ExecuteNonQuery();
+                commands.MarkClaimed.With("[" + string.Join(',', deliveries.Select(d => d.Id)) + "]", _epoch).ExecuteNonQuery();
             return deliveries;
-        }, cancellationToken, durable: false).ConfigureAwait(false);
+        }, cancellationToken, durable: false, fenced: true).ConfigureAwait(false);
         if (Sensitive is { } sensitive)
         {
             // Opened outside the write lock: decryption is per record and needs no journal state.

@@ -16,7 +16,7 @@ public sealed partial class SqliteJournal
             foreach (var (flow, s) in stats)
                 commands.UpsertStats.With(flow, s.Delivered, s.Failed, s.LastSuccess, s.LastFailure, s.LastError).ExecuteNonQuery();
             return 0;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, fenced: true).ConfigureAwait(false);
     }
 
     /// <returns>True when it wrote a dead letter.</returns>

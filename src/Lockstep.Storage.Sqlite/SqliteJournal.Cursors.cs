@@ -34,7 +34,7 @@ public sealed partial class SqliteJournal : ICursorStore
             save.Parameters.AddWithValue("$now", now);
             save.ExecuteNonQuery();
             return (IReadOnlyList<AppendStatus>)statuses;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, fenced: true).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<ProducedRecord>> ListProducedAsync(string source, ProducedRecord? after, int limit, CancellationToken cancellationToken)

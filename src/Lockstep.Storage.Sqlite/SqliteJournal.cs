@@ -17,6 +17,8 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, string> _flowSystems;
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+    private long _epoch;
     private SqliteConnection? _write;
     private Commands? _commands;
     private int _disposed;
@@ -61,6 +63,7 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
         await MigrateAsync(connection, cancellationToken).ConfigureAwait(false);
         _write = connection;
         _commands = new Commands(connection, _flowSystems);
+        _epoch = TakeLease(connection);
         await RecoverAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -85,7 +88,36 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
         }
     }
 
-    /// <summary>Deliveries in flight when the process died are due again now; flows follow their configured system.</summary>
+    /// <summary>The name of the lease that owns the journal's deliveries (one SQLite journal is one partition).</summary>
+    public const string Lease = "journal";
+
+    /// <summary>
+    /// Takes the journal's lease with the next epoch. An open always takes it: one process works a SQLite journal, and
+    /// one that opens it presumes the last owner gone; should that owner still run, its next claim or commit is refused.
+    /// </summary>
+    private long TakeLease(SqliteConnection connection)
+    {
+        using var take = connection.CreateCommand();
+        take.CommandText = """
+            INSERT INTO leases(name, owner, epoch, acquired_at) VALUES ($name, $owner, 1, $now)
+            ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, epoch = epoch + 1, acquired_at = excluded.acquired_at
+            RETURNING epoch
+            """;
+        take.Parameters.AddWithValue("$name", Lease);
+        take.Parameters.AddWithValue("$owner", _owner);
+        take.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        return (long)take.ExecuteScalar()!;
+    }
+
+    /// <summary>Inside a write transaction: throws unless this process still holds the lease it took at open.</summary>
+    private void CheckLease(Commands commands)
+    {
+        using var reader = commands.ReadLease.With(Lease).ExecuteReader();
+        var (current, owner) = reader.Read() ? (reader.GetInt64(0), reader.GetString(1)) : (0L, "nobody");
+        if (current != _epoch) throw new JournalFencedException(Lease, _epoch, current, owner);
+    }
+
+    /// <summary>Deliveries claimed under an earlier epoch (a process that died) are due again now; flows follow their configured system.</summary>
     private async Task RecoverAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -95,8 +127,9 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
             using var transaction = _write!.BeginTransaction();
             using var command = _write.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "UPDATE deliveries SET state = 0, due_at = MIN(due_at, $now) WHERE state = 1";
+            command.CommandText = "UPDATE deliveries SET state = 0, due_at = MIN(due_at, $now) WHERE state = 1 AND claim_epoch < $epoch";
             command.Parameters.AddWithValue("$now", now);
+            command.Parameters.AddWithValue("$epoch", _epoch);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             command.Parameters.Clear();
             command.CommandText = "UPDATE deliveries SET system = $system WHERE flow = $flow AND system <> $system";
@@ -116,7 +149,8 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
         }
     }
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Commands, T> work, CancellationToken cancellationToken, bool durable = true)
+    /// <param name="fenced">A claim, an outcome or a cursor: committed only while this process holds the lease.</param>
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Commands, T> work, CancellationToken cancellationToken, bool durable = true, bool fenced = false)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -131,6 +165,7 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
             {
                 using var transaction = connection.BeginTransaction();
                 _commands!.Enlist(transaction);
+                if (fenced) CheckLease(_commands);
                 var result = work(connection, transaction, _commands);
                 // Checkpoint: nothing above is visible or durable until this commit returns (WAL + synchronous=FULL fsyncs here).
                 transaction.Commit();

@@ -15,4 +15,7 @@ public sealed record Delivery(
 
     /// <summary>The W3C traceparent of the intake span that committed the event; the delivery span links to it.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>The lease epoch it was claimed under: its outcome commits only while that epoch still holds the lease.</summary>
+    public long Epoch { get; init; }
 }

@@ -176,5 +176,17 @@ internal static class Migrations
         -- bookkeeping is appended to it.)
         ALTER TABLE events ADD COLUMN traceparent TEXT;
         """,
+        """
+        -- Who owns the journal's work: each open takes the lease with a new epoch, and a claim or an outcome commits only
+        -- while its epoch is still the lease's, so a process the lease moved away from commits nothing stale. Claimed rows
+        -- carry the epoch that claimed them.
+        CREATE TABLE leases(
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            acquired_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE deliveries ADD COLUMN claim_epoch INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 }

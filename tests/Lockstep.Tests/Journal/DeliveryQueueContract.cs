@@ -82,4 +82,24 @@ public abstract class DeliveryQueueContract<TBackend> : JournalFixture<TBackend>
         Assert.Contains("\"flow\":\"to-warehouse\"", failed.Data);
         Assert.Contains("\"error\":\"HTTP 422\"", failed.Data);
     }
+
+    [Fact]
+    public async Task A_process_that_lost_the_lease_commits_nothing_and_the_new_owner_takes_its_work()
+    {
+        await AppendAsync(TestEngine.Permit("P-1", 1));
+        var claimed = Assert.Single(await ClaimAsync());
+        await using var other = await OpenAnotherAsync();
+
+        var staleOutcome = await Assert.ThrowsAsync<JournalFencedException>(() => CompleteAsync(claimed, CompletionKind.Delivered));
+        await Assert.ThrowsAsync<JournalFencedException>(() => ClaimAsync());
+        var taken = Assert.Single(await other.Queue.ClaimDueAsync([new ClaimQuota("registry", 10)], Time.GetUtcNow(), CancellationToken.None));
+        await other.Queue.CompleteAsync([new DeliveryCompletion(taken, CompletionKind.Delivered, Time.GetUtcNow(), TimeSpan.FromMilliseconds(2), 200, null, Time.GetUtcNow())], CancellationToken.None);
+        var view = await other.Queries.GetEventAsync("permit:P-1:1", CancellationToken.None);
+
+        Assert.Equal(("P-1", 1L), (taken.Key, taken.Version));
+        Assert.True(taken.Epoch > claimed.Epoch, $"epoch {taken.Epoch} after {claimed.Epoch}");
+        Assert.Equal(taken.Epoch, staleOutcome.CurrentEpoch);
+        Assert.Equal("delivered", Assert.Single(view!.Flows, f => f.Flow == "to-registry").State);
+        Assert.Single(Assert.Single(view.Flows, f => f.Flow == "to-registry").Attempts); // the stale outcome left no attempt
+    }
 }

@@ -69,6 +69,9 @@ public abstract class JournalFixture<TBackend> : IAsyncLifetime where TBackend :
         return journal;
     }
 
+    /// <summary>The same journal opened by a second process (a second node, or a restart while the first still runs).</summary>
+    protected Task<IJournal> OpenAnotherAsync() => OpenAsync();
+
     protected async Task ReopenAsync()
     {
         await Journal.DisposeAsync();
