@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Lockstep.Deliveries;
 using Lockstep.Events;
 using Lockstep.Intake;
 using Lockstep.Records;
@@ -62,56 +62,30 @@ public sealed partial class SqliteJournal
         return AppendStatus.Accepted;
     }
 
-    /// <summary>Emits syncCompleted/syncFailed for a record's open events whose flows have all delivered (or one dead-lettered).</summary>
-    private void EmitCompletions(Commands commands, string entity, string key, string? deadFlow, long deadVersion, string? deadError, long now)
+    /// <summary>Stores the completions <see cref="CompletionRules"/> decides for a record after an outcome was committed.</summary>
+    private void EmitCompletions(Commands commands, string entity, string key, (string Flow, long Version, string? Error)? dead, long now)
     {
-        var open = new List<(long Seq, string Id, string Type, long Version, string[] Flows, long Completion)>();
+        var open = new List<TrackedEvent>();
         using (var reader = commands.OpenEvents.With(entity, key).ExecuteReader())
         {
             while (reader.Read())
             {
-                open.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3),
-                    reader.IsDBNull(4) ? [] : reader.GetString(4).Split('\n'), reader.GetInt64(5)));
+                open.Add(new TrackedEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3),
+                    reader.IsDBNull(4) ? [] : reader.GetString(4).Split('\n'), reader.GetInt64(5) == 3));
             }
         }
-        foreach (var ev in open)
+        if (open.Count == 0) return;
+        var delivered = new Dictionary<string, long?>(StringComparer.Ordinal);
+        long? DeliveredVersion(string flow)
         {
-            var done = ev.Flows.All(flow =>
-                commands.DeliveredVersion.With(flow, entity, key).ExecuteScalar() is long delivered && delivered >= ev.Version);
-            if (done)
-            {
-                commands.SetCompletion.With(ev.Seq, 2L).ExecuteNonQuery();
-                Append(commands, CompletionEvent(CompletionTypes.SyncCompleted, $"{CompletionTypes.SyncCompleted}:{ev.Id}", ev, entity, key, null, null), now);
-            }
-            else if (ev.Completion == 1 && deadFlow is not null && ev.Version <= deadVersion && ev.Flows.Contains(deadFlow))
-            {
-                commands.SetCompletion.With(ev.Seq, 3L).ExecuteNonQuery();
-                Append(commands, CompletionEvent(CompletionTypes.SyncFailed, $"{CompletionTypes.SyncFailed}:{ev.Id}", ev, entity, key, deadFlow, deadError), now);
-            }
+            if (!delivered.TryGetValue(flow, out var version))
+                delivered[flow] = version = commands.DeliveredVersion.With(flow, entity, key).ExecuteScalar() is long v ? v : null;
+            return version;
+        }
+        foreach (var decision in CompletionRules.Decide(entity, key, open, DeliveredVersion, dead))
+        {
+            commands.SetCompletion.With(decision.Tracked.Seq, decision.Completed ? 2L : 3L).ExecuteNonQuery();
+            Append(commands, decision.Emitted, now);
         }
     }
-
-    private static Event CompletionEvent(string type, string id,
-        (long Seq, string Id, string Type, long Version, string[] Flows, long Completion) ev, string entity, string key, string? flow, string? error)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("eventId", ev.Id);
-            json.WriteString("type", ev.Type);
-            json.WriteString("entity", entity);
-            json.WriteString("key", key);
-            json.WriteNumber("version", ev.Version);
-            json.WriteStartArray("flows");
-            foreach (var f in ev.Flows) json.WriteStringValue(f);
-            json.WriteEndArray();
-            if (flow is not null) json.WriteString("flow", flow);
-            if (flow is not null) json.WriteString("error", error);
-            json.WriteEndObject();
-        }
-        return new Event(id, type, CompletionTypes.Entity, $"{entity}:{key}", ev.Version, RecordOp.Upsert,
-            System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-    }
-
 }

@@ -38,7 +38,7 @@ public sealed partial class SqliteJournal
                 if (anyDead) commands.ResolveDeadLetters.With(d.Flow, d.Entity, d.Key, d.Version).ExecuteNonQuery();
                 s.Delivered += c.Kind == CompletionKind.Delivered ? 1 : 0;
                 s.LastSuccess = now;
-                if (_rules.CompletionEvents) EmitCompletions(commands, d.Entity, d.Key, null, 0, null, now);
+                if (_rules.CompletionEvents) EmitCompletions(commands, d.Entity, d.Key, null, now);
                 break;
             case CompletionKind.Retry:
                 commands.MarkRetry.With(d.Id, c.DueAt.ToUnixTimeMilliseconds(), c.Error).ExecuteNonQuery();
@@ -53,7 +53,7 @@ public sealed partial class SqliteJournal
                 s.Failed++;
                 s.LastFailure = now;
                 s.LastError = c.Error;
-                if (_rules.CompletionEvents) EmitCompletions(commands, d.Entity, d.Key, d.Flow, d.Version, c.Error, now);
+                if (_rules.CompletionEvents) EmitCompletions(commands, d.Entity, d.Key, (d.Flow, d.Version, c.Error), now);
                 return true;
             case CompletionKind.Deferred:
                 commands.MarkDeferred.With(d.Id, c.DueAt.ToUnixTimeMilliseconds()).ExecuteNonQuery();
