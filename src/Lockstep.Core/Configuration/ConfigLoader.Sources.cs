@@ -111,11 +111,17 @@ public sealed partial class ConfigLoader
         if (shape.Map is null && (shape.Entity is null || shape.KeyField is null))
             source.Error("needs a 'map' returning {entity, key, version, data}, or 'entity' and 'key'");
         if (IsNone(source))
-            return new SourceDefinition(name, SourceKind.Webhook, null, null, null, TimeSpan.Zero, 1, shape, new WebhookVerification([], null, [], TimeSpan.Zero), source.Line);
+            return new SourceDefinition(name, SourceKind.Webhook, null, null, null, TimeSpan.Zero, 1, shape, WebhookVerification.Unsigned, source.Line);
+        if (source.ScalarOrNull("verify") is { Length: > 0 } word && word is not ("~" or "null"))
+        {
+            source.Error("verify", "must be 'none' (accept unsigned pushes) or a mapping with standardWebhooks or hmac");
+            return null;
+        }
         var verify = source.Section("verify", required: true);
         if (verify is null) return null;
         verify.CheckKeys(["standardWebhooks", "hmac", "tolerance"]);
         var tolerance = verify.Duration("tolerance", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) ?? TimeSpan.FromMinutes(5);
+        var errorsBefore = verify.Context.Errors.Count;
         var standard = verify.WebhookSecrets("standardWebhooks");
         string? header = null;
         var hmacSecrets = new List<Secret>();
@@ -125,7 +131,14 @@ public sealed partial class ConfigLoader
             header = hmac.String("header") ?? "X-Signature";
             hmacSecrets.AddRange(SecretList(hmac, "secret"));
             hmacSecrets.AddRange(SecretList(hmac, "secrets"));
-            if (hmacSecrets.Count == 0) hmac.Error("needs 'secret'");
+            if (hmacSecrets.Count == 0 && verify.Context.Errors.Count == errorsBefore) hmac.Error("needs 'secret'");
+        }
+        // A block that names no secret would verify nothing; only the explicit "verify: none" may accept unsigned pushes.
+        if (standard.Count == 0 && hmacSecrets.Count == 0)
+        {
+            if (verify.Context.Errors.Count == errorsBefore)
+                source.Error("verify", "verifies nothing: give standardWebhooks (whsec_ secrets) or hmac: { secret }, or write 'verify: none' to accept unsigned pushes");
+            return null;
         }
         return new SourceDefinition(name, SourceKind.Webhook, null, null, null, TimeSpan.Zero, 1, shape,
             new WebhookVerification(standard, header, hmacSecrets, tolerance), source.Line);
@@ -139,7 +152,8 @@ public sealed partial class ConfigLoader
         foreach (var value in section.StringList(key))
         {
             section.Context.Secrets.Add(value, always: true);
-            yield return new Secret(value);
+            if (value.Length == 0) section.Error(key, "must not be empty (an empty HMAC key is known to everyone)");
+            else yield return new Secret(value);
         }
     }
 

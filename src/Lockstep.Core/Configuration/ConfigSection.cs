@@ -101,7 +101,7 @@ public sealed class ConfigSection
         }
     }
 
-    public string? String(string key, bool required = false) => Scalar(key, required, out _);
+    public string? String(string key, bool required = false) => Scalar(key, required, out _, out _);
 
     /// <summary>The value if the key holds a single value; null (and no error) if it holds a mapping or list.</summary>
     public string? ScalarOrNull(string key) => Find(key) is YamlScalarNode { Value: { } value } ? value : null;
@@ -109,7 +109,7 @@ public sealed class ConfigSection
     /// <summary>A value that must not leak: registered with the redactor whether or not it came from the environment.</summary>
     public Secret? SecretValue(string key, bool required = false)
     {
-        var value = Scalar(key, required, out _);
+        var value = Scalar(key, required, out _, out _);
         if (value is null) return null;
         Context.Secrets.Add(value, always: true);
         return new Secret(value);
@@ -138,7 +138,7 @@ public sealed class ConfigSection
             {
                 Context.Secrets.Add(value, always: true);
                 var buffer = new byte[value.Length];
-                if (value.StartsWith("whsec_", StringComparison.Ordinal) && value.Length > 6 && Convert.TryFromBase64String(value[6..], buffer, out _))
+                if (value.StartsWith("whsec_", StringComparison.Ordinal) && value.Length > 6 && Convert.TryFromBase64String(value[6..], buffer, out var written) && written > 0)
                     secrets.Add(new Secret(value));
                 else Error(key, "must be a whsec_ secret (whsec_ followed by base64)");
             }
@@ -157,16 +157,16 @@ public sealed class ConfigSection
 
     public int? Int(string key, int min, int max)
     {
-        var text = Scalar(key, false, out _);
+        var text = Scalar(key, false, out _, out var written);
         if (text is null) return null;
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
         {
-            Error(key, $"'{Shown(text)}' is not a whole number");
+            Error(key, $"{Shown(text, written)} is not a whole number");
             return null;
         }
         if (value < min || value > max)
         {
-            Error(key, $"{value} must be between {min} and {max}");
+            Error(key, $"{(written is null ? value : Shown(text, written))} must be between {min} and {max}");
             return null;
         }
         return value;
@@ -174,11 +174,11 @@ public sealed class ConfigSection
 
     public double? Double(string key, double min, double max)
     {
-        var text = Scalar(key, false, out _);
+        var text = Scalar(key, false, out _, out var written);
         if (text is null) return null;
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
         {
-            Error(key, $"'{Shown(text)}' must be a number between {min} and {max}");
+            Error(key, $"{Shown(text, written)} must be a number between {min} and {max}");
             return null;
         }
         return value;
@@ -186,25 +186,25 @@ public sealed class ConfigSection
 
     public bool? Bool(string key)
     {
-        var text = Scalar(key, false, out _);
+        var text = Scalar(key, false, out _, out var written);
         if (text is null) return null;
         if (bool.TryParse(text, out var value)) return value;
-        Error(key, $"'{Shown(text)}' must be true or false");
+        Error(key, $"{Shown(text, written)} must be true or false");
         return null;
     }
 
     public TimeSpan? Duration(string key, TimeSpan? min = null, TimeSpan? max = null)
     {
-        var text = Scalar(key, false, out _);
+        var text = Scalar(key, false, out _, out var written);
         if (text is null) return null;
         if (!Durations.TryParse(text, out var value))
         {
-            Error(key, $"'{Shown(text)}' is not a duration (write e.g. 250ms, 5s, 10m, 1h)");
+            Error(key, $"{Shown(text, written)} is not a duration (write e.g. 250ms, 5s, 10m, 1h)");
             return null;
         }
         if ((min is { } lo && value < lo) || (max is { } hi && value > hi))
         {
-            Error(key, $"{text} must be between {Durations.Format(min ?? TimeSpan.Zero)} and {Durations.Format(max ?? TimeSpan.MaxValue)}");
+            Error(key, $"{(written is null ? text : Shown(text, written))} must be between {Durations.Format(min ?? TimeSpan.Zero)} and {Durations.Format(max ?? TimeSpan.MaxValue)}");
             return null;
         }
         return value;
@@ -212,11 +212,11 @@ public sealed class ConfigSection
 
     public long? Size(string key, long min, long max)
     {
-        var text = Scalar(key, false, out _);
+        var text = Scalar(key, false, out _, out var written);
         if (text is null) return null;
         if (!Sizes.TryParse(text, out var value) || value < min || value > max)
         {
-            Error(key, $"'{Shown(text)}' must be a size between {min} and {max} bytes (write e.g. 4MB, 512KB)");
+            Error(key, $"{Shown(text, written)} must be a size between {min} and {max} bytes (write e.g. 4MB, 512KB)");
             return null;
         }
         return value;
@@ -234,7 +234,9 @@ public sealed class ConfigSection
             foreach (var item in sequence.Children)
             {
                 if (item is YamlScalarNode { Value: { } v } s)
-                    list.Add(Context.Resolve(v, (int)s.Start.Line, Child(key), out _));
+                {
+                    if (Context.Resolve(v, (int)s.Start.Line, Child(key), out _) is { } resolved) list.Add(resolved);
+                }
                 else Context.Error((int)item.Start.Line, Child(key), "must be a list of strings");
             }
             return list;
@@ -256,8 +258,9 @@ public sealed class ConfigSection
         return map;
     }
 
-    private string? Scalar(string key, bool required, out int line)
+    private string? Scalar(string key, bool required, out int line, out string? written)
     {
+        written = null;
         var node = Find(key);
         line = node is null ? Line : (int)node.Start.Line;
         if (node is null || IsNull(node))
@@ -270,7 +273,7 @@ public sealed class ConfigSection
             Context.Error(line, Child(key), "must be a single value, not a " + (node is YamlSequenceNode ? "list" : "mapping"));
             return null;
         }
-        return Context.Resolve(scalar.Value ?? "", line, Child(key), out _);
+        return Context.Resolve(scalar.Value ?? "", line, Child(key), out written);
     }
 
     private YamlNode? Find(string key) =>
@@ -279,6 +282,8 @@ public sealed class ConfigSection
     private static bool IsNull(YamlNode node) =>
         node is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: null or "" or "~" or "null" };
 
-    // Values are echoed in errors only when short: a long value may be a pasted credential.
-    private static string Shown(string text) => text.Length <= 40 ? text : text[..37] + "...";
+    // A value is echoed in an error only when written in the file, and short (a long value may be a pasted credential);
+    // one taken from the environment is named by its variable instead.
+    private static string Shown(string text, string? written) =>
+        written is not null ? ConfigContext.Describe(written) : text.Length <= 40 ? $"'{text}'" : $"'{text[..37]}...'";
 }

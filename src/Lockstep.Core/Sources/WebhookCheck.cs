@@ -9,6 +9,7 @@ namespace Lockstep.Sources;
 /// <c>v1,&lt;base64 HMAC-SHA256 of "id.timestamp.body"&gt;</c> keyed by the base64 after <c>whsec_</c>; unknown or malformed
 /// entries are skipped; any configured secret may match (rotation); compared in constant time; the timestamp must be
 /// within the tolerance both ways. Plain HMAC: <c>sha256=&lt;hex&gt;</c> of the body. Always over the raw body bytes.
+/// Without any secret every push is rejected, unless the verification is the explicit <see cref="WebhookVerification.Unsigned"/>.
 /// </summary>
 public static class WebhookCheck
 {
@@ -16,7 +17,9 @@ public static class WebhookCheck
     {
         if (verification.None) return null;
         if (verification.StandardWebhooks.Count > 0) return StandardWebhooks(verification, header, body, now);
-        return Hmac(verification, header, body);
+        if (verification.HmacSecrets.Count > 0) return Hmac(verification, header, body);
+        // Fail closed: a verification with no secret verifies nothing, and only verify: none may accept unsigned pushes.
+        return "no webhook secret is configured";
     }
 
     private static string? StandardWebhooks(WebhookVerification verification, Func<string, string?> header, ReadOnlySpan<byte> body, DateTimeOffset now)
@@ -69,6 +72,7 @@ public static class WebhookCheck
         Span<byte> expected = stackalloc byte[32];
         foreach (var secret in verification.HmacSecrets)
         {
+            if (secret.Reveal().Length == 0) continue; // an empty key is known to everyone
             HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret.Reveal()), body, expected);
             if (CryptographicOperations.FixedTimeEquals(expected, given)) return null;
         }

@@ -4,9 +4,12 @@ namespace Lockstep.Sources;
 
 /// <summary>
 /// How an inbound webhook proves it is genuine: Standard Webhooks (several <c>whsec_</c> secrets allowed, for rotation),
-/// a plain HMAC header (<c>X-Signature: sha256=hex</c>), or explicitly nothing (<c>verify: none</c>).
+/// a plain HMAC header (<c>X-Signature: sha256=hex</c>), or explicitly nothing (<c>verify: none</c>, <see cref="Unsigned"/>).
 /// </summary>
 public sealed record WebhookVerification(IReadOnlyList<Secret> StandardWebhooks, string? HmacHeader, IReadOnlyList<Secret> HmacSecrets, TimeSpan Tolerance)
 {
-    public bool None => StandardWebhooks.Count == 0 && HmacSecrets.Count == 0;
+    /// <summary>Accepts unsigned pushes: only an explicit <c>verify: none</c> gives this; no secrets alone never does.</summary>
+    public static WebhookVerification Unsigned { get; } = new([], null, [], TimeSpan.Zero) { None = true };
+
+    public bool None { get; private init; }
 }

@@ -64,6 +64,56 @@ public sealed class SourceConfigTests
         Assert.Contains(errors, e => e.Path == "sources.marshal-hooks.verify.standardWebhooks" && e.Message.Contains("whsec_"));
     }
 
+    private static IReadOnlyList<ConfigError> ErrorsFromFile(string yaml, out string path)
+    {
+        using var folder = new TempFolder();
+        path = Path.Combine(folder.Path, "lockstep.yaml");
+        File.WriteAllText(path, yaml);
+        var loader = new ConfigLoader(Lockstep.Host.LockstepServiceCollectionExtensions.ConnectorFactories, name => Env.GetValueOrDefault(name));
+        var file = path;
+        return Assert.Throws<ConfigException>(() => loader.Load(file)).Errors;
+    }
+
+    [Theory]
+    [InlineData("verify: {}")]
+    [InlineData("verify: { tolerance: 10m }")]
+    [InlineData("verify: { standardWebhooks: [] }")]
+    [InlineData("verify: { standardWebhooks: ~ }")]
+    [InlineData("verify: { hmac: { header: X-Sig, secrets: [] } }")]
+    public void A_verify_block_that_names_no_secret_is_refused(string verify)
+    {
+        var errors = ErrorsFromFile(Base.Replace("verify: { standardWebhooks: \"${SECRET}\" }", verify), out var path);
+
+        var error = Assert.Single(errors);
+        Assert.Equal(17, error.Line);
+        Assert.StartsWith("sources.marshal-hooks.verify", error.Path);
+        Assert.StartsWith($"{path}:17: sources.marshal-hooks.verify", error.ToString());
+        Assert.Contains(errors, e => e.Message.Contains("verify: none") || e.Message.Contains("needs 'secret'"));
+    }
+
+    [Theory]
+    [InlineData("verify: { hmac: { secret: \"\" } }", "must not be empty")]
+    [InlineData("verify: { standardWebhooks: \"whsec_    \" }", "whsec_")]
+    [InlineData("verify: off", "must be 'none'")]
+    public void A_verify_block_whose_secret_is_known_to_everyone_is_refused(string verify, string message)
+    {
+        var errors = ErrorsFromFile(Base.Replace("verify: { standardWebhooks: \"${SECRET}\" }", verify), out _);
+
+        var error = Assert.Single(errors);
+        Assert.Equal(17, error.Line);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Verify_none_is_the_one_way_to_accept_unsigned_pushes()
+    {
+        var config = TestEngine.Load(Base.Replace("verify: { standardWebhooks: \"${SECRET}\" }", "verify: none"), "/tmp", Env);
+
+        var verification = config.Sources.Single(s => s.Kind == SourceKind.Webhook).Verification!;
+        Assert.True(verification.None);
+        Assert.Null(WebhookCheck.Verify(verification, _ => null, "{}"u8, DateTimeOffset.UnixEpoch));
+    }
+
     [Fact]
     public void Reconcile_needs_a_read_operation_and_schedules_a_known_target()
     {

@@ -24,6 +24,42 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Validate_and_run_name_the_variable_of_a_bad_value_never_the_value()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "lockstep.yaml");
+        await File.WriteAllTextAsync(path, ConfigLoaderTests.Acceptance.Replace("concurrency: 16", "concurrency: ${REGISTRY_TOKEN}"));
+
+        var validate = await LockstepProcess.RunAsync(["validate", path], Env);
+        var run = await LockstepProcess.RunAsync(["run", "--config", path], Env);
+
+        foreach (var (code, output) in new[] { validate, run })
+        {
+            Assert.Equal(1, code);
+            Assert.Contains($"{path}:7: systems.registry.concurrency: the value of ${{REGISTRY_TOKEN}} is not a whole number", output);
+            Assert.DoesNotContain("cli-tok", output, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public async Task Validate_refuses_a_webhook_source_that_verifies_nothing_and_accepts_verify_none()
+    {
+        using var folder = new TempFolder();
+        var empty = Path.Combine(folder.Path, "empty.yaml");
+        var none = Path.Combine(folder.Path, "none.yaml");
+        const string Hooks = "\nsources:\n  hooks:\n    type: webhook\n    verify: VERIFY\n    entity: permit\n    key: permitId\n";
+        await File.WriteAllTextAsync(empty, ConfigLoaderTests.Acceptance + Hooks.Replace("VERIFY", "{ tolerance: 10m }"));
+        await File.WriteAllTextAsync(none, ConfigLoaderTests.Acceptance + Hooks.Replace("VERIFY", "none"));
+
+        var refused = await LockstepProcess.RunAsync(["validate", empty], Env);
+        var accepted = await LockstepProcess.RunAsync(["validate", none], Env);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"{empty}:22: sources.hooks.verify: verifies nothing", refused.Output);
+        Assert.Equal((0, "ok"), (accepted.ExitCode, accepted.Output.Trim()));
+    }
+
+    [Fact]
     public async Task Publish_status_and_dead_letters_from_the_command_line()
     {
         using var folder = new TempFolder();

@@ -66,6 +66,20 @@ public sealed class WebhookCheckTests
     }
 
     [Fact]
+    public void A_verification_without_any_secret_rejects_a_forged_push()
+    {
+        var empty = new WebhookVerification([], null, [], TimeSpan.FromMinutes(5));
+        var emptyHmacKey = new WebhookVerification([], "X-Signature", [new Secret("")], TimeSpan.FromMinutes(5));
+        var body = Encoding.UTF8.GetBytes("{\"permitId\":\"P-1\",\"status\":\"forged\"}");
+        var forgedHex = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Array.Empty<byte>(), body));
+
+        Assert.False(empty.None);
+        Assert.Equal("no webhook secret is configured", WebhookCheck.Verify(empty, _ => null, body, SpecNow));
+        Assert.NotNull(WebhookCheck.Verify(empty, Headers("msg_forged", SpecTimestamp, "v1,AAAA"), body, SpecNow));
+        Assert.NotNull(WebhookCheck.Verify(emptyHmacKey, n => n == "X-Signature" ? "sha256=" + forgedHex : null, body, SpecNow));
+    }
+
+    [Fact]
     public void Plain_hmac_header_verifies_with_sha256_prefix()
     {
         var body = Encoding.UTF8.GetBytes("{\"a\":1}");
