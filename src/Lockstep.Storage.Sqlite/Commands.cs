@@ -14,6 +14,11 @@ internal sealed class Commands : IDisposable
         SyncFull = Make(connection, "PRAGMA synchronous=FULL");
         EventExists = Make(connection, "SELECT 1 FROM events WHERE id = $id", "$id");
         RecordVersion = Make(connection, "SELECT version FROM records WHERE entity = $entity AND key = $key", "$entity", "$key");
+        EventContent = Make(connection, "SELECT version, op, data FROM events WHERE id = $id", "$id");
+        LastReport = Make(connection, """
+            SELECT version, op, data FROM events WHERE entity = $entity AND key = $key AND substr(id, 1, length($prefix)) = $prefix
+            ORDER BY seq DESC LIMIT 1
+            """, "$entity", "$key", "$prefix");
         InsertEvent = Make(connection, """
             INSERT INTO events(id, type, entity, key, version, op, data, received_at, status, flows, completion, traceparent)
             VALUES ($id, $type, $entity, $key, $version, $op, $data, $now, $status, $flows, $completion, $trace) RETURNING seq
@@ -158,6 +163,9 @@ internal sealed class Commands : IDisposable
     public SqliteCommand SetCompletion { get; }
     public SqliteCommand UpsertStats { get; }
     public SqliteCommand RecordData { get; }
+    public SqliteCommand EventContent { get; }
+    /// <summary>The newest event a source (by its id prefix) reported for a record, whatever the journal did with it.</summary>
+    public SqliteCommand LastReport { get; }
     public SqliteCommand SyncLoad { get; }
     public SqliteCommand SyncSave { get; }
     public SqliteCommand OpenConflict { get; }

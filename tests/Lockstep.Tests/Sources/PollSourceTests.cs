@@ -122,6 +122,33 @@ public sealed class PollSourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task New_content_under_a_version_that_went_back_still_reaches_the_target_as_the_newest_state()
+    {
+        await using var registry = await Lockstep.Cli.Demo.SampleRegistry.StartAsync(failureRate: 0);
+        var yaml = Yaml().Replace("url: \"http://127.0.0.1:9\"", $"url: \"{registry.Url}\"")
+            .Replace("keep: { entity: nothing, to: sink, upsert: \"PUT /x/{key}\" }",
+                "keep: { entity: permit, to: sink, upsert: \"PUT /api/records/{key}\", headers: { X-Record-Version: \"{version}\" } }");
+        _clerk.Put("P-1", "approved", T);
+        await using var engine = await StartAsync(yaml);
+        await Eventually.WaitAsync(() => registry.Records.TryGetValue("P-1", out var r) && r.Body.Contains("approved", StringComparison.Ordinal), "P-1 approved at the target");
+
+        // A transaction that committed late with an earlier updatedAt (within the overlap), then a change under that same version.
+        _clerk.Put("P-1", "revoked", T.AddSeconds(-5));
+        await engine.Engine.SyncAsync("permits", full: false, CancellationToken.None);
+        await Eventually.WaitAsync(() => registry.Records["P-1"].Body.Contains("revoked", StringComparison.Ordinal), "P-1 revoked at the target");
+        _clerk.Put("P-1", "suspended", T.AddSeconds(-5));
+        await engine.Engine.SyncAsync("permits", full: false, CancellationToken.None);
+        await Eventually.WaitAsync(() => registry.Records["P-1"].Body.Contains("suspended", StringComparison.Ordinal), "P-1 suspended at the target");
+        var again = await engine.Engine.SyncAsync("permits", full: false, CancellationToken.None);
+        await engine.WaitForStateAsync("synced");
+
+        Assert.Equal("0 new events", again!.Outcome);
+        Assert.Equal(2, (await engine.StatusAsync()).Sources!["permits"].OutOfOrder);
+        Assert.Equal(["approved", "revoked", "suspended"], registry.Requests.Select(r => System.Text.Json.JsonDocument.Parse(r.Body).RootElement.GetProperty("status").GetString()));
+        Assert.Equal(0, registry.Regressions);
+    }
+
+    [Fact]
     public async Task A_failing_source_shows_in_status_and_keeps_its_cursor()
     {
         var yaml = Yaml().Replace(_clerk.Url, "http://127.0.0.1:9");
