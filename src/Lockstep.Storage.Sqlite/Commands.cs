@@ -20,6 +20,11 @@ internal sealed class Commands : IDisposable
             SELECT r.entity, r.key, r.version FROM json_each($keys) j
             CROSS JOIN records r ON r.entity = json_extract(j.value, '$[0]') AND r.key = json_extract(j.value, '$[1]')
             """, "$keys");
+        EventContent = Make(connection, "SELECT version, op, data FROM events WHERE id = $id", "$id");
+        LastReport = Make(connection, """
+            SELECT version, op, data FROM events WHERE entity = $entity AND key = $key AND substr(id, 1, length($prefix)) = $prefix
+            ORDER BY seq DESC LIMIT 1
+            """, "$entity", "$key", "$prefix");
         InsertEvent = Make(connection, """
             INSERT INTO events(id, type, entity, key, version, op, data, received_at, status, flows, completion, traceparent)
             VALUES ($id, $type, $entity, $key, $version, $op, $data, $now, $status, $flows, $completion, $trace) RETURNING seq
@@ -170,6 +175,9 @@ internal sealed class Commands : IDisposable
     public SqliteCommand SetCompletion { get; }
     public SqliteCommand UpsertStats { get; }
     public SqliteCommand RecordData { get; }
+    public SqliteCommand EventContent { get; }
+    /// <summary>The newest event a source (by its id prefix) reported for a record, whatever the journal did with it.</summary>
+    public SqliteCommand LastReport { get; }
     public SqliteCommand SyncLoad { get; }
     public SqliteCommand SyncSave { get; }
     public SqliteCommand OpenConflict { get; }

@@ -1,4 +1,6 @@
+using Lockstep.Conflicts;
 using Lockstep.Events;
+using Lockstep.Records;
 using Lockstep.Sources;
 
 namespace Lockstep.Storage.Sqlite;
@@ -21,7 +23,8 @@ public sealed partial class SqliteJournal : ICursorStore
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         return await WriteAsync((connection, transaction, commands) =>
         {
-            var statuses = AppendBatch(commands, events, now, null);
+            var statuses = new AppendStatus[events.Count];
+            for (var i = 0; i < events.Count; i++) statuses[i] = AppendPolled(commands, source, events[i], now);
             using var save = connection.CreateCommand();
             save.Transaction = transaction;
             save.CommandText = """
@@ -35,6 +38,58 @@ public sealed partial class SqliteJournal : ICursorStore
             save.ExecuteNonQuery();
             return (IReadOnlyList<AppendStatus>)statuses;
         }, cancellationToken, fenced: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A polled item is its source's current state of the record, and the source is the system of record. The same version
+    /// with the same content as a report already seen is a re-read (an overlap, a change log read again). Content that
+    /// differs from the source's last report of the record is a change even when its version is not newer (a transaction
+    /// that committed late with an earlier <c>updatedAt</c>, a clock stepped back): it takes the record's next version.
+    /// </summary>
+    private AppendStatus AppendPolled(Commands commands, string source, Event e, long now)
+    {
+        var existing = e.Id.Length > 0 ? Report(commands.EventContent.With(e.Id), e.Entity) : null;
+        // Without a version an item's id is its content hash: only the last report tells a re-read from a return to it.
+        if (e.Version is not null && existing is { } seen && SameContent(e, seen)) return AppendStatus.Duplicate;
+        var last = Report(commands.LastReport.With(e.Entity, e.Key, source + ":"), e.Entity);
+        if (last is null) return Append(commands, e, now);
+        if (SameContent(e, last.Value))
+            return e.Version is { } ahead && ahead > last.Value.Version && existing is null ? Append(commands, e, now) : AppendStatus.Duplicate;
+
+        var current = commands.RecordVersion.With(e.Entity, e.Key).ExecuteScalar() is long v ? v : (long?)null;
+        var behind = e.Version is { } reported && (reported <= last.Value.Version || reported <= current);
+        if (!behind && existing is null) return Append(commands, e, now);
+        var id = e.Id;
+        for (var n = 2; existing is not null; n++)
+        {
+            id = $"{e.Id}~{n}";
+            existing = Report(commands.EventContent.With(id), e.Entity);
+        }
+        // Checkpoint: stored under an id of its own; without a version the journal gives it the record's next one.
+        var status = Append(commands, e with { Id = id, Version = behind ? null : e.Version }, now);
+        return behind && status == AppendStatus.Accepted ? AppendStatus.Reordered : status;
+    }
+
+    private (long Version, RecordOp Op, string? Data)? Report(Microsoft.Data.Sqlite.SqliteCommand query, string entity)
+    {
+        using var reader = query.ExecuteReader();
+        if (!reader.Read()) return null;
+        return (reader.GetInt64(0), (RecordOp)reader.GetInt64(1), Open(entity, reader.IsDBNull(2) ? null : reader.GetString(2)));
+    }
+
+    private static bool SameContent(Event e, (long Version, RecordOp Op, string? Data) report)
+    {
+        if (e.Op != report.Op) return false;
+        if (e.Op == RecordOp.Delete || e.Data == report.Data) return true;
+        if (e.Data is null || report.Data is null) return false;
+        try
+        {
+            return RecordJson.Hash(e.Data) == RecordJson.Hash(report.Data);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     public async ValueTask<IReadOnlyList<ProducedRecord>> ListProducedAsync(string source, ProducedRecord? after, int limit, CancellationToken cancellationToken)

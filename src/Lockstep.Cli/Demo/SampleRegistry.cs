@@ -18,7 +18,7 @@ internal sealed class SampleRegistry : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Random _random;
     private readonly Lock _gate = new();
-    private readonly HashSet<string> _appliedKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Method, string Body)> _applied = new(StringComparer.Ordinal);
 
     private SampleRegistry(WebApplication app, int seed)
     {
@@ -55,12 +55,16 @@ internal sealed class SampleRegistry : IAsyncDisposable
     /// <summary>Requests whose idempotency key had already been applied (answered 200, not applied again).</summary>
     public int Repeats => _repeats;
 
+    /// <summary>Repeats whose method or body differ from the request that applied their idempotency key.</summary>
+    public int MismatchedRepeats => _mismatchedRepeats;
+
     /// <summary>Applies that would have moved a record to an older version (refused, counted).</summary>
     public int Regressions => _regressions;
 
     private int _injected;
     private int _repeats;
     private int _regressions;
+    private int _mismatchedRepeats;
 
     public static async Task<SampleRegistry> StartAsync(double failureRate, int seed = 7, string url = "http://127.0.0.1:0")
     {
@@ -86,6 +90,7 @@ internal sealed class SampleRegistry : IAsyncDisposable
         if (Latency > TimeSpan.Zero) await Task.Delay(Latency, TimeProvider.System);
 
         int status;
+        var repeat = false;
         lock (_gate)
         {
             var roll = _random.NextDouble();
@@ -98,9 +103,11 @@ internal sealed class SampleRegistry : IAsyncDisposable
             {
                 status = forced;
             }
-            else if (!_appliedKeys.Add(idempotencyKey))
+            else if (_applied.TryGetValue(idempotencyKey, out var first))
             {
                 _repeats++;
+                repeat = true;
+                if (first != (context.Request.Method, body)) _mismatchedRepeats++;
                 status = 200;
             }
             else
@@ -113,13 +120,14 @@ internal sealed class SampleRegistry : IAsyncDisposable
                 }
                 else
                 {
+                    _applied[idempotencyKey] = (context.Request.Method, body);
                     if (delete) Records.TryRemove(key, out _);
                     else Records[key] = (version, body);
                     status = delete ? 204 : 200;
                 }
             }
         }
-        Requests.Enqueue(new RegistryRequest(context.Request.Method, key, idempotencyKey, version, status, authorization, body));
+        Requests.Enqueue(new RegistryRequest(context.Request.Method, key, idempotencyKey, version, status, authorization, body) { Repeat = repeat });
         if (status == 429) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         Changed?.Invoke();
         return Results.StatusCode(status);
@@ -133,4 +141,8 @@ internal sealed class SampleRegistry : IAsyncDisposable
 }
 
 /// <summary>One request as the registry saw it.</summary>
-internal sealed record RegistryRequest(string Method, string Key, string IdempotencyKey, long Version, int Status, string Authorization, string Body);
+internal sealed record RegistryRequest(string Method, string Key, string IdempotencyKey, long Version, int Status, string Authorization, string Body)
+{
+    /// <summary>Its idempotency key had already been applied: answered 200, not applied again.</summary>
+    public bool Repeat { get; init; }
+}

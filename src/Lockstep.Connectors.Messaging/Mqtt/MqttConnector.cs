@@ -45,7 +45,7 @@ internal sealed class MqttConnector(MqttSystemOptions options, SystemDefinition 
         }
         catch (MqttConnectingFailedException e) when (Refused(e.Message))
         {
-            return ConnectorResult.Permanent(context.Secrets.Redact($"{_shown} refused the connection: {e.Message}") ?? "");
+            return ConnectorResult.Permanent(context.Secrets.Redact($"the broker refused the connection: {e.Message}") ?? "");
         }
         catch (Exception e) when (e is MqttCommunicationException or MqttClientNotConnectedException or IOException or TimeoutException or InvalidOperationException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -72,7 +72,10 @@ internal sealed class MqttConnector(MqttSystemOptions options, SystemDefinition 
             var client = new MqttClientFactory().CreateMqttClient();
             try
             {
-                await client.ConnectAsync(MqttClients.Options(options.Url, options.ClientId, system.Timeout, cleanStart: true, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
+                var connect = await client.ConnectAsync(MqttClients.Options(options.Url, options.ClientId, system.Timeout, cleanStart: true, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
+                // MQTTnet answers a refused CONNACK with a result, not an exception: the client is simply not connected.
+                if (connect.ResultCode != MqttClientConnectResultCode.Success)
+                    throw new MqttConnectingFailedException($"CONNACK {connect.ResultCode} {connect.ReasonString}".TrimEnd(), null!); // no inner exception: the broker answered
             }
             catch
             {

@@ -46,7 +46,10 @@ internal sealed class MqttSubscription(MqttSubscriptionOptions options, MqttSyst
             ended.TrySetException(new IOException($"disconnected from the broker: {e.Reason} {e.ReasonString}"));
             return Task.CompletedTask;
         };
-        await client.ConnectAsync(MqttClients.Options(system.Url, options.ClientId, definition.Timeout, cleanStart: false, options.SessionExpiry), cancellationToken).ConfigureAwait(false);
+        var connected = await client.ConnectAsync(MqttClients.Options(system.Url, options.ClientId, definition.Timeout, cleanStart: false, options.SessionExpiry), cancellationToken).ConfigureAwait(false);
+        // A refused CONNACK is a result, not an exception: say why instead of failing later as "not connected".
+        if (connected.ResultCode != MqttClientConnectResultCode.Success)
+            throw new InvalidOperationException($"the broker refused the connection: {connected.ResultCode} {connected.ReasonString}".TrimEnd());
         var subscribe = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(options.Topic, MqttQualityOfServiceLevel.AtLeastOnce).Build();
         var result = await client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
         if (result.Items.FirstOrDefault() is { } item && (int)item.ResultCode > 2)

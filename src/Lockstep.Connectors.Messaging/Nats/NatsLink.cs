@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Lockstep.Connectors.Messaging.Topics;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -13,6 +14,7 @@ internal sealed class NatsLink(Uri url, string name, TimeSpan timeout) : IAsyncD
     private readonly SemaphoreSlim _gate = new(1, 1);
     private NatsConnection? _connection;
     private NatsJSContext? _jetStream;
+    private readonly ConcurrentQueue<string> _violations = new();
 
     public string Shown { get; } = BrokerUrl.Shown(url);
 
@@ -33,6 +35,16 @@ internal sealed class NatsLink(Uri url, string name, TimeSpan timeout) : IAsyncD
                 AuthOpts = BrokerUrl.User(url) is { } user ? NatsAuthOpts.Default with { Username = user, Password = BrokerUrl.Password(url) } : NatsAuthOpts.Default,
             };
             var connection = new NatsConnection(options);
+            connection.ServerError += (sender, e) =>
+            {
+                // The server refuses a publish it does not permit with an -ERR and drops the message: the publish itself only times out.
+                if (e.Kind == NatsServerErrorKind.PermissionsViolation) _violations.Enqueue(e.Error);
+                // Only the newest refusals are kept.
+                while (_violations.Count > 64 && _violations.TryDequeue(out var _))
+                {
+                }
+                return ValueTask.CompletedTask;
+            };
             try
             {
                 await connection.ConnectAsync().ConfigureAwait(false);
@@ -53,6 +65,21 @@ internal sealed class NatsLink(Uri url, string name, TimeSpan timeout) : IAsyncD
             _gate.Release();
         }
     }
+
+    /// <summary>Forgets refusals seen so far for <paramref name="subject"/>, before publishing to it again.</summary>
+    public void ClearRefusal(string subject)
+    {
+        if (Refusal(subject) is null) return;
+        var kept = _violations.Where(v => !Names(v, subject)).ToList();
+        _violations.Clear();
+        foreach (var v in kept) _violations.Enqueue(v);
+    }
+
+    /// <summary>The server's permissions violation for a publish to <paramref name="subject"/>, if it reported one.</summary>
+    public string? Refusal(string subject) => _violations.FirstOrDefault(v => Names(v, subject));
+
+    private static bool Names(string violation, string subject) =>
+        violation.Contains("Publish to \"" + subject + "\"", StringComparison.OrdinalIgnoreCase);
 
     public async ValueTask DisposeAsync()
     {

@@ -105,7 +105,7 @@ public sealed class LockstepEngine : IAsyncDisposable
             if (source.Kind == SourceKind.Subscription)
             {
                 var subscription = subscriptions?.GetValueOrDefault(source.Name) ?? throw new InvalidOperationException($"no subscription was built for source '{source.Name}'");
-                var consumer = new SubscriptionRunner(source, subscription, _intake, config.Mapping, time, sourceLogger, config.Secrets);
+                var consumer = new SubscriptionRunner(source, subscription, _intake, config.Mapping, time, sourceLogger, config.Secrets, stamp);
                 consumer.Accepted += () => Counters.Add(new AppendResult(1, 0, 0));
                 _subscriptions[source.Name] = consumer;
                 continue;

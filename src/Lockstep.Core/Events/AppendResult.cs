@@ -10,7 +10,7 @@ public sealed record AppendResult(int Accepted, int Duplicates, int Stale)
         {
             switch (status)
             {
-                case AppendStatus.Accepted: accepted++; break;
+                case AppendStatus.Accepted or AppendStatus.Reordered: accepted++; break;
                 case AppendStatus.Duplicate: duplicates++; break;
                 default: stale++; break;
             }

@@ -13,4 +13,9 @@ public enum AppendStatus
     Echo = 3,
     /// <summary>A two-way conflict: parked for an operator or overruled by the pair's policy; stored, not routed.</summary>
     Conflict = 4,
+    /// <summary>
+    /// A poll source's record with new content under a version not newer than the last one seen (a late commit, a clock
+    /// stepped back): the source is the system of record, so it is stored and routed with the record's next version.
+    /// </summary>
+    Reordered = 5,
 }

@@ -57,7 +57,7 @@ internal sealed partial class SourceRunner : IAsyncDisposable
     {
         await _running.WaitAsync(cancellationToken).ConfigureAwait(false);
         var startedAt = _time.GetUtcNow();
-        long items = 0, accepted = 0, rejected = 0;
+        long items = 0, accepted = 0, rejected = 0, reordered = 0;
         string? cursor = null;
         // Full runs that look for vanished records keep the (entity, key) of every item returned: one string pair per record.
         var seen = full && _definition.Vanished != VanishedPolicy.Ignore ? new HashSet<(string, string)>() : null;
@@ -75,7 +75,7 @@ internal sealed partial class SourceRunner : IAsyncDisposable
                 var fetch = await _source.FetchAsync(since, page, cancellationToken).ConfigureAwait(false);
                 if (fetch.Error is not null)
                 {
-                    Fail(startedAt, cursor, items, accepted, rejected, fetch.Error);
+                    Fail(startedAt, cursor, items, accepted, rejected, fetch.Error, reordered);
                     return (int)accepted;
                 }
                 var events = new List<Event>(fetch.Items.Count);
@@ -95,7 +95,8 @@ internal sealed partial class SourceRunner : IAsyncDisposable
                 }
                 // Checkpoint: this page's events, the cursor past them and the next page commit together.
                 var statuses = await _cursors.AppendAsync(events, _definition.Name, new SourcePosition(cursor, full ? position.NextPage : fetch.NextPage), cancellationToken).ConfigureAwait(false);
-                accepted += statuses.Count(s => s == AppendStatus.Accepted);
+                accepted += statuses.Count(s => s is AppendStatus.Accepted or AppendStatus.Reordered);
+                reordered += statuses.Count(s => s == AppendStatus.Reordered);
                 if (accepted > 0) _work.Set();
                 if (ConflictsCommitted is { } conflicts && statuses.Contains(AppendStatus.Conflict)) conflicts();
                 if (fetch.NextPage is null)
@@ -119,11 +120,17 @@ internal sealed partial class SourceRunner : IAsyncDisposable
                 }
                 else note = ", vanished records not checked (the read was incomplete)";
             }
+            if (reordered > 0)
+            {
+                OutOfOrderReported(_logger, _definition.Name, reordered);
+                note = $", {reordered} out of order" + note;
+            }
             Volatile.Write(ref _status, Status with
             {
                 State = "ok",
                 LastRunAt = startedAt,
                 LastOutcome = $"{items} items, {accepted} new{note}",
+                OutOfOrder = Status.OutOfOrder + reordered,
                 LastError = null,
                 Cursor = cursor,
                 Items = items,
@@ -135,7 +142,7 @@ internal sealed partial class SourceRunner : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            Fail(startedAt, cursor, items, accepted, rejected, $"{e.GetType().Name}: {e.Message}");
+            Fail(startedAt, cursor, items, accepted, rejected, $"{e.GetType().Name}: {e.Message}", reordered);
             return (int)accepted;
         }
         finally
@@ -171,13 +178,13 @@ internal sealed partial class SourceRunner : IAsyncDisposable
             // Checkpoint: these deletes are journaled; the cursor and resume point stay where the read left them.
             var statuses = await _cursors.AppendAsync([.. deletes.Select(d => _stamp is null ? d : _stamp(_definition.Name, d))], _definition.Name,
                 new SourcePosition(cursor, nextPage), cancellationToken).ConfigureAwait(false);
-            accepted += statuses.Count(s => s == AppendStatus.Accepted);
+            accepted += statuses.Count(s => s is AppendStatus.Accepted or AppendStatus.Reordered);
             _work.Set();
         }
         return (vanished, accepted);
     }
 
-    private void Fail(DateTimeOffset startedAt, string? cursor, long items, long accepted, long rejected, string error)
+    private void Fail(DateTimeOffset startedAt, string? cursor, long items, long accepted, long rejected, string error, long reordered = 0)
     {
         var redacted = _secrets.Redact(error);
         PollFailed(_logger, _definition.Name, redacted ?? "");
@@ -191,6 +198,7 @@ internal sealed partial class SourceRunner : IAsyncDisposable
             Items = items,
             Accepted = accepted,
             Rejected = rejected,
+            OutOfOrder = Status.OutOfOrder + reordered,
         });
     }
 
@@ -203,6 +211,9 @@ internal sealed partial class SourceRunner : IAsyncDisposable
 
     [LoggerMessage(3001, LogLevel.Warning, "Source {Source} failed: {Error}")]
     private static partial void PollFailed(ILogger logger, string source, string error);
+
+    [LoggerMessage(3003, LogLevel.Warning, "Source {Source} reported {Count} records with new content under a version not newer than the last one seen; each goes on as the newest state")]
+    private static partial void OutOfOrderReported(ILogger logger, string source, long count);
 
     [LoggerMessage(3002, LogLevel.Warning, "Source {Source} skipped an item: {Error}")]
     private static partial void ItemRejected(ILogger logger, string source, string error);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Lockstep.Configuration;
+using Lockstep.Events;
 using Lockstep.Intake;
 using Microsoft.Extensions.Logging;
 
@@ -24,6 +25,7 @@ internal sealed partial class SubscriptionRunner : ISubscriptionSink, IAsyncDisp
     private readonly ILogger _logger;
     private readonly SecretRedactor _secrets;
     private readonly UTF8Encoding _strict = new(false, true);
+    private readonly Func<string, Event, Event>? _stamp;
     private long _received;
     private long _accepted;
     private long _rejected;
@@ -32,8 +34,9 @@ internal sealed partial class SubscriptionRunner : ISubscriptionSink, IAsyncDisp
     private volatile string _state = "starting";
 
     public SubscriptionRunner(SourceDefinition definition, ISubscription subscription, IntakeQueue intake, MappingLimits limits, TimeProvider time,
-        ILogger logger, SecretRedactor secrets)
+        ILogger logger, SecretRedactor secrets, Func<string, Event, Event>? stamp = null)
     {
+        _stamp = stamp;
         _definition = definition;
         _subscription = subscription;
         _intake = intake;
@@ -106,7 +109,8 @@ internal sealed partial class SubscriptionRunner : ISubscriptionSink, IAsyncDisp
         var (e, _, error) = _mapper.Map(text, id);
         if (error is not null) return Reject(error);
         if (e is null) return SubscriptionAccept.Duplicate; // the map dropped it: nothing to journal
-        var result = await _intake.PublishAsync([e], cancellationToken).ConfigureAwait(false);
+        // A side of a two-way pair: marked with its origin and hash, so its own writes coming back are echoes.
+        var result = await _intake.PublishAsync([_stamp is null ? e : _stamp(_definition.Name, e)], cancellationToken).ConfigureAwait(false);
         // Checkpoint: committed (or already journaled); the subscription may now acknowledge the message.
         _state = "ok";
         _lastError = null;

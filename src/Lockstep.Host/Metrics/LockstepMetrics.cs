@@ -31,6 +31,9 @@ internal sealed class LockstepMetrics
         var circuit = factory.CreateGauge("lockstep_circuit_state", "A system's circuit: 0 closed, 1 open, 2 half-open.", new GaugeConfiguration { LabelNames = ["system"] });
         var polls = factory.CreateCounter("lockstep_poll_runs_total", "Runs of poll sources.");
         var reconciles = factory.CreateCounter("lockstep_reconcile_runs_total", "Reconciliation runs.");
+        var outOfOrder = factory.CreateCounter("lockstep_source_out_of_order_total",
+            "Records a poll source reported with new content under a version not newer than the last one seen (delivered as the newest state), by source.",
+            new CounterConfiguration { LabelNames = ["source"] });
         engine.Delivered += Record;
         _registry.AddBeforeCollectCallback(async cancellationToken =>
         {
@@ -48,6 +51,8 @@ internal sealed class LockstepMetrics
                 dead.WithLabels(name, flow.System ?? "").Set(flow.Dead);
                 lag.WithLabels(name, flow.System ?? "").Set(flow.LagSeconds);
             }
+            foreach (var (name, source) in status.Sources ?? new Dictionary<string, Lockstep.Sources.SourceStatus>())
+                outOfOrder.WithLabels(name).IncTo(source.OutOfOrder);
             foreach (var (name, system) in status.Systems)
                 circuit.WithLabels(name).Set(system.Circuit switch { "open" => 1, "half-open" => 2, _ => 0 });
         });

@@ -92,13 +92,14 @@ public sealed class DeliveryLoopTests : IAsyncLifetime
         await engine.PublishAsync(TestEngine.Permit("P-1", 1));
         await WaitForRequestsAsync(1);
         await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Flows["permits-to-registry"].LastFailureAt is not null, "retry scheduled", signal: engine.Committed);
-        _time.Advance(TimeSpan.FromSeconds(29));
-        var beforeDue = _registry.Requests.Count;
+        // A second at a time: a retry due any earlier than the Retry-After would start (and be stamped) before 30 s had passed.
         await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromSeconds(1), () => Task.FromResult(_registry.Requests.Count >= 2), "the retry", _requests);
-
-        Assert.Equal(1, beforeDue);
-        Assert.Equal(429, _registry.Requests.First().Status);
         await engine.WaitForStateAsync("synced");
+
+        var attempts = (await engine.Engine.RecordHistoryAsync("permit", "P-1", CancellationToken.None)).Flows["permits-to-registry"];
+        Assert.Equal([429, 200], attempts.Select(a => a.StatusCode));
+        Assert.True(attempts[1].StartedAt - attempts[0].StartedAt >= TimeSpan.FromSeconds(30),
+            $"the retry started {attempts[1].StartedAt - attempts[0].StartedAt} after the 429 that asked for 30 s");
     }
 
     [Fact]
@@ -186,19 +187,23 @@ public sealed class DeliveryLoopTests : IAsyncLifetime
     {
         await using var engine = await StartAsync(Yaml(circuit: "{ minimumThroughput: 4, failureRatio: 0.5, breakDuration: 10s, samplingDuration: 30s }", retry: "{ maxAttempts: 100, initialDelay: 1s, maxDelay: 1s }"));
         _registry.Outage = true;
+        var keys = Enumerable.Range(1, 20).Select(i => $"P-{i}").ToList();
 
-        await engine.PublishAsync([.. Enumerable.Range(1, 20).Select(i => TestEngine.Permit($"P-{i}", 1))]);
+        await engine.PublishAsync([.. keys.Select(k => TestEngine.Permit(k, 1))]);
         await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Systems["registry"].Circuit == "open", "circuit open", signal: engine.Committed);
         await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Systems["registry"].InFlight == 0, "nothing in flight", signal: engine.Committed);
         var whileOpen = _registry.Requests.Count;
-        _time.Advance(TimeSpan.FromSeconds(5));
-        var afterFive = _registry.Requests.Count;
+        var openedAt = _time.GetUtcNow();
+        // A second at a time: retries (due a second after each failure) that ignored the open circuit would start, and be
+        // stamped, inside the break.
+        await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromSeconds(1), () => Task.FromResult(_time.GetUtcNow() - openedAt >= TimeSpan.FromSeconds(5)), "5 s into the break", engine.Committed);
         _registry.Outage = false;
-        _time.Advance(TimeSpan.FromSeconds(5));
         await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromMilliseconds(500), async () => (await engine.StatusAsync()).State == "synced", "synced", engine.Committed);
 
+        var attempts = new List<Lockstep.Journal.AttemptView>();
+        foreach (var key in keys) attempts.AddRange((await engine.Engine.RecordHistoryAsync("permit", key, CancellationToken.None)).Flows["permits-to-registry"].Where(a => a.Outcome != "deferred"));
         Assert.True(whileOpen < 20, $"{whileOpen} requests were made although the circuit should have paused the system");
-        Assert.Equal(whileOpen, afterFive);
+        Assert.DoesNotContain(attempts, a => a.StartedAt > openedAt && a.StartedAt < openedAt.AddSeconds(10));
         Assert.Equal(20, _registry.Records.Count);
         Assert.Equal(0, (await engine.StatusAsync()).Systems["registry"].Dead);
     }

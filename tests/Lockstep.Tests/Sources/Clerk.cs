@@ -14,18 +14,22 @@ namespace Lockstep.Tests.Sources;
 internal sealed class Clerk : IAsyncDisposable
 {
     private PartnerServer _server = null!;
+    private TimeProvider _time = TimeProvider.System;
 
     public ConcurrentDictionary<string, (string Status, DateTimeOffset UpdatedAt, string Location)> Permits { get; } = new();
 
     public ConcurrentQueue<string> Queries { get; } = new();
 
+    /// <summary>When each query came, on the clock the clerk was started with (a test's fake clock).</summary>
+    public ConcurrentQueue<DateTimeOffset> QueriedAt { get; } = new();
+
     public int? PageSize { get; set; }
 
     public string Url => _server.Url;
 
-    public static async Task<Clerk> StartAsync()
+    public static async Task<Clerk> StartAsync(TimeProvider? time = null)
     {
-        var clerk = new Clerk();
+        var clerk = new Clerk { _time = time ?? TimeProvider.System };
         clerk._server = await PartnerServer.StartAsync(app => app.MapGet("/permits", (HttpContext context) => clerk.List(context)));
         return clerk;
     }
@@ -35,6 +39,7 @@ internal sealed class Clerk : IAsyncDisposable
     private IResult List(HttpContext context)
     {
         var since = context.Request.Query["since"].ToString();
+        QueriedAt.Enqueue(_time.GetUtcNow());
         Queries.Enqueue(since);
         var from = since.Length == 0 ? DateTimeOffset.MinValue : DateTimeOffset.Parse(since, CultureInfo.InvariantCulture);
         var page = int.TryParse(context.Request.Query["page"], out var p) ? p : 0;

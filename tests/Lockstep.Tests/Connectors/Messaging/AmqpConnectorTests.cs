@@ -86,6 +86,37 @@ public sealed class AmqpConnectorTests
     }
 
     [Fact]
+    public async Task A_refused_login_a_refused_or_mismatched_exchange_and_a_missing_virtual_host_are_permanent()
+    {
+        await using var probe = await AmqpProbe.OpenAsync();
+        await probe.DeclareExchangeAsync($"f{_id}", "fanout");
+        var broker = new Uri(TestServers.Amqp);
+        var delivery = new Delivery(1, "permits-to-bus", "bus", "permit", "P-1", 1, RecordOp.Upsert, "e1", "permitApproved", null, 1);
+        using var folder = new TempFolder();
+
+        async Task<ConnectorResult> PublishAsync(string url, string exchange)
+        {
+            var config = TestEngine.Load(Yaml.Replace($"exchange: x{_id}", $"exchange: {exchange}", StringComparison.Ordinal), folder.Path, new Dictionary<string, string> { ["AMQP_URL"] = url });
+            var context = new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets);
+            await using var connector = LockstepServiceCollectionExtensions.ConnectorFactories.Single(f => f.Type == "amqp").Create(config.Systems["bus"], context);
+            return await connector.ApplyAsync(delivery, config.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        }
+
+        var login = await PublishAsync($"amqp://guest:wrong-pw-2b7d@{broker.Authority}/", $"x{_id}");
+        var reserved = await PublishAsync(TestServers.Amqp, $"amq.x{_id}"); // 403: the amq. prefix is the broker's
+        var mismatched = await PublishAsync(TestServers.Amqp, $"f{_id}"); // 406: a fanout exchange declared as topic
+        var vhost = await PublishAsync($"amqp://guest:guest@{broker.Authority}/nowhere-{_id}", $"x{_id}");
+
+        Assert.Equal(ResultKind.Permanent, login.Kind);
+        Assert.DoesNotContain("wrong-pw", login.Error, StringComparison.Ordinal);
+        Assert.True(reserved.Kind == ResultKind.Permanent, reserved.Error);
+        Assert.Contains("403", reserved.Error, StringComparison.Ordinal);
+        Assert.True(mismatched.Kind == ResultKind.Permanent, mismatched.Error);
+        Assert.Contains("406", mismatched.Error, StringComparison.Ordinal);
+        Assert.True(vhost.Kind == ResultKind.Permanent, vhost.Error);
+    }
+
+    [Fact]
     public async Task A_broker_killed_during_a_stream_of_deliveries_loses_nothing()
     {
         await using var engine = await TestEngine.StartAsync(Yaml, TimeProvider.System, Env);

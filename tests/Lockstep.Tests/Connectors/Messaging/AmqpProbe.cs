@@ -21,6 +21,8 @@ internal sealed class AmqpProbe : IAsyncDisposable
         return probe;
     }
 
+    public async Task DeclareExchangeAsync(string exchange, string type) => await _channel.ExchangeDeclareAsync(exchange, type, durable: false, autoDelete: true);
+
     public async Task BindQueueAsync(string queue, string exchange, string bindingKey)
     {
         await _channel.ExchangeDeclareAsync(exchange, "topic", durable: true);

@@ -74,6 +74,35 @@ public sealed class MqttConnectorTests
     }
 
     [Fact]
+    public async Task A_refused_login_and_a_topic_the_user_may_not_publish_to_are_permanent()
+    {
+        await using var broker = await OwnBroker.StartMosquittoAsync("lockstep", "mqtt-pw-4e2a", "user lockstep\ntopic readwrite ok/#\n");
+        var delivery = new Delivery(1, "permits-to-bus", "bus", "permit", "P-1", 1, RecordOp.Upsert, "e1", "permitApproved", null, 1);
+        using var folder = new TempFolder();
+
+        async Task<ConnectorResult> PublishAsync(string credentials, string topic)
+        {
+            var yaml = Yaml.Replace($"url: {TestServers.Mqtt}", "url: \"${MQTT_URL}\"", StringComparison.Ordinal).Replace($"topic: t{_id}/", $"topic: {topic}/", StringComparison.Ordinal);
+            var config = TestEngine.Load(yaml, folder.Path, new Dictionary<string, string> { ["MQTT_URL"] = $"mqtt://{credentials}127.0.0.1:{broker.Port}" });
+            var context = new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets);
+            await using var connector = LockstepServiceCollectionExtensions.ConnectorFactories.Single(f => f.Type == "mqtt").Create(config.Systems["bus"], context);
+            return await connector.ApplyAsync(delivery, config.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        }
+
+        var allowed = await PublishAsync("lockstep:mqtt-pw-4e2a@", "ok");
+        var denied = await PublishAsync("lockstep:mqtt-pw-4e2a@", "no");
+        var anonymous = await PublishAsync("", "ok");
+        var wrong = await PublishAsync("lockstep:wrong-pw-9f1c@", "ok");
+
+        Assert.True(allowed.Kind == ResultKind.Success, allowed.Error);
+        Assert.True(denied.Kind == ResultKind.Permanent, denied.Error);
+        Assert.Contains("NotAuthorized", denied.Error, StringComparison.Ordinal);
+        Assert.True(anonymous.Kind == ResultKind.Permanent, anonymous.Error);
+        Assert.True(wrong.Kind == ResultKind.Permanent, wrong.Error);
+        Assert.DoesNotContain("wrong-pw", wrong.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_broker_stopped_during_a_stream_of_deliveries_loses_nothing()
     {
         // The subscriber keeps a persistent session and is away during the stream: what the broker takes is queued for it.

@@ -79,7 +79,7 @@ public sealed class NatsConnectorTests
     }
 
     [Fact]
-    public async Task A_broker_down_is_transient_and_a_refused_subject_is_permanent()
+    public async Task A_broker_down_is_transient()
     {
         using var folder = new TempFolder();
         var yaml = Yaml.Replace($"url: {TestServers.Nats}", "url: nats://127.0.0.1:1", StringComparison.Ordinal);
@@ -91,6 +91,60 @@ public sealed class NatsConnectorTests
         var result = await down.ApplyAsync(delivery, config.Flows[0], "{}"u8.ToArray(), CancellationToken.None);
 
         Assert.Equal(ResultKind.Transient, result.Kind);
+    }
+
+    [Fact]
+    public async Task A_message_the_stream_refuses_is_permanent()
+    {
+        await using var probe = new NatsProbe();
+        await probe.JetStream.CreateOrUpdateStreamAsync(new NATS.Client.JetStream.Models.StreamConfig($"T{_id}", [$"t{_id}.>"]) { MaxMsgSize = 1024 });
+        using var folder = new TempFolder();
+        // No stream: in the system, so Lockstep leaves the stream (and its size limit) as the test made it.
+        var config = TestEngine.Load(Yaml.Replace($"    stream: T{_id}\n    subjects: [t{_id}.>]\n", "", StringComparison.Ordinal), folder.Path);
+        var context = new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Secrets);
+        await using var connector = LockstepServiceCollectionExtensions.ConnectorFactories.Single(f => f.Type == "nats").Create(config.Systems["bus"], context);
+        var delivery = new Delivery(1, "permits-to-bus", "bus", "permit", "P-1", 1, RecordOp.Upsert, "e1", "permitApproved", null, 1);
+
+        var small = await connector.ApplyAsync(delivery, config.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        var large = await connector.ApplyAsync(delivery with { Version = 2 }, config.Flows[0], System.Text.Encoding.UTF8.GetBytes($$"""{"id":"P-1","notes":"{{new string('x', 2000)}}"}"""), CancellationToken.None);
+
+        Assert.True(small.Kind == ResultKind.Success, small.Error);
+        Assert.Equal(ResultKind.Permanent, large.Kind);
+        Assert.Contains("JetStream refused", large.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_login_and_a_subject_the_user_may_not_publish_to_are_permanent()
+    {
+        await using var broker = await OwnBroker.StartNatsAsync("""
+            users = [ { user: lockstep, password: "nats-pw-61c0", permissions: { publish: { deny: ["t.denied.>"] } } } ]
+            """);
+        using var folder = new TempFolder();
+        var yaml = $$"""
+            storage: sqlite:lockstep.db
+            systems:
+              bus: { type: nats, url: "${NATS_URL}", stream: OWN, subjects: [t.allowed.>], timeout: 2s }
+            flows:
+              allowed: { entity: permit, to: bus, subject: "t.allowed.{key}" }
+              denied: { entity: permit, to: bus, subject: "t.denied.{key}" }
+            """;
+        var right = TestEngine.Load(yaml, folder.Path, new Dictionary<string, string> { ["NATS_URL"] = $"nats://lockstep:nats-pw-61c0@127.0.0.1:{broker.Port}" });
+        var wrong = TestEngine.Load(yaml, folder.Path, new Dictionary<string, string> { ["NATS_URL"] = $"nats://lockstep:not-the-pw@127.0.0.1:{broker.Port}" });
+        var factory = LockstepServiceCollectionExtensions.ConnectorFactories.Single(f => f.Type == "nats");
+        var context = new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, right.Secrets);
+        await using var permitted = factory.Create(right.Systems["bus"], context);
+        await using var refused = factory.Create(wrong.Systems["bus"], new ConnectorContext(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, wrong.Secrets));
+        var delivery = new Delivery(1, "allowed", "bus", "permit", "P-1", 1, RecordOp.Upsert, "e1", "permitApproved", null, 1);
+
+        var allowed = await permitted.ApplyAsync(delivery, right.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        var denied = await permitted.ApplyAsync(delivery with { Flow = "denied" }, right.Flows[1], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+        var login = await refused.ApplyAsync(delivery, wrong.Flows[0], """{"id":"P-1"}"""u8.ToArray(), CancellationToken.None);
+
+        Assert.True(allowed.Kind == ResultKind.Success, allowed.Error);
+        Assert.Equal((ResultKind.Permanent, ResultKind.Permanent), (denied.Kind, login.Kind));
+        Assert.Contains("t.denied.P-1", denied.Error, StringComparison.Ordinal);
+        Assert.Contains("refused the login", login.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-pw", login.Error, StringComparison.Ordinal);
     }
 
     [Fact]
