@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Lockstep.Events;
 using Lockstep.Records;
@@ -27,8 +26,8 @@ public sealed partial class SqliteJournal
         if (e.Id.Length > 0 && _pairSources.Count > 0 && InboundSide(e) is { } paired) return AppendInbound(commands, e, paired.Pair, paired.Side, now);
 
         var current = commands.RecordVersion.With(e.Entity, e.Key).ExecuteScalar() is long v ? v : (long?)null;
-        var version = e.Version ?? (current ?? 0) + 1;
-        var id = e.Id.Length > 0 ? e.Id : string.Create(CultureInfo.InvariantCulture, $"{e.Entity}:{e.Key}:{version}");
+        var version = e.Version ?? Event.NextVersion(current);
+        var id = e.Id.Length > 0 ? e.Id : EventIds.Derived(e.Entity, e.Key, version);
         if (e.Id.Length == 0 && commands.EventExists.With(id).ExecuteScalar() is not null) return AppendStatus.Duplicate;
 
         var op = (long)e.Op;
@@ -99,7 +98,7 @@ public sealed partial class SqliteJournal
             if (flow is not null) json.WriteString("error", error);
             json.WriteEndObject();
         }
-        return new Event(id, type, CompletionTypes.Entity, $"{entity}:{key}", ev.Version, RecordOp.Upsert,
+        return new Event(id, type, CompletionTypes.Entity, $"{EventIds.Escape(entity)}:{EventIds.Escape(key)}", ev.Version, RecordOp.Upsert,
             System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
     }
 
