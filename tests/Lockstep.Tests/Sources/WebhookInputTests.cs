@@ -9,8 +9,11 @@ using Microsoft.AspNetCore.Builder;
 
 namespace Lockstep.Tests.Sources;
 
-/// <summary>An inbound <c>webhook-id</c> has the same limit as an event id on the API (256 characters).</summary>
-public sealed class WebhookIdTests : IAsyncLifetime
+/// <summary>
+/// Inbound webhooks get the API's limits: a <c>webhook-id</c> of at most 256 characters (as an event id), a version
+/// of at most 2^62 - 1, valid Unicode. Each refusal is a 400 naming what was wrong, never a 500.
+/// </summary>
+public sealed class WebhookInputTests : IAsyncLifetime
 {
     private readonly string _secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
     private readonly TempFolder _folder = new();
@@ -69,5 +72,18 @@ public sealed class WebhookIdTests : IAsyncLifetime
         Assert.Contains("256", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         using var history = await _http.GetAsync("/api/records/inspection/P-2/history");
         Assert.Equal(HttpStatusCode.NotFound, history.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"permitId":"P-3","rev":9000000000000000000}""", "out of range")]
+    [InlineData("""{"permitId":"P-3","rev":-4}""", "out of range")]
+    [InlineData("""{"permitId":"P-\ud800","rev":1}""", "surrogate")]
+    public async Task A_push_with_a_version_out_of_range_or_a_lone_surrogate_is_a_400(string body, string reason)
+    {
+        using var response = await PushAsync("msg_" + Guid.NewGuid().ToString("N"), body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(reason, problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }
