@@ -85,7 +85,7 @@ public static class LockstepHost
         if (config.ApiKeys.Count == 0)
             app.Logger.LogWarning("No API keys are configured (security.apiKeys): the API is open to anyone who can reach {Urls}", urls ?? config.Server.Urls ?? DefaultUrls);
         app.MapLockstepApi();
-        Dashboard.DashboardEndpoints.MapDashboard(app, config);
+        Dashboard.DashboardEndpoints.MapDashboard(app, config, gate);
         return app;
     }
 }

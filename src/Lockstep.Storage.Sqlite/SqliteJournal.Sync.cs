@@ -83,7 +83,7 @@ public sealed partial class SqliteJournal : ISyncStore
             return Save(commands, state, pair, e, Park(commands, e, e.Version ?? 0, now, 3, AppendStatus.Echo));
         }
 
-        var version = Math.Max((current?.Version ?? 0) + 1, e.Version ?? 0);
+        var version = Math.Max(Event.NextVersion(current?.Version), e.Version ?? 0);
         if (state.Pending(isSource) == 0)
         {
             // Checkpoint: a plain change of this side, sent to the other side only.
@@ -263,7 +263,7 @@ public sealed partial class SqliteJournal : ISyncStore
                 release.Parameters.AddWithValue("$id", id);
                 release.ExecuteNonQuery();
             }
-            var version = (CurrentRecord(commands, entity, key)?.Version ?? 0) + 1;
+            var version = Event.NextVersion(CurrentRecord(commands, entity, key)?.Version);
             var op = deleted ? RecordOp.Delete : RecordOp.Upsert;
             var e = new Event($"conflict:{id}:resolved", "conflictResolved", entity, key, version, op, deleted ? null : data);
             // Checkpoint: the chosen record is the newest version, on its way to both sides; the held deliveries are released.

@@ -34,7 +34,7 @@ public static class CompletionRules
         return decisions;
     }
 
-    /// <summary>The completion event for a tracked event: entity <c>sync</c>, key <c>ENTITY:KEY</c>, id <c>TYPE:EVENT_ID</c>.</summary>
+    /// <summary>The completion event for a tracked event: entity <c>sync</c>, key <c>ENTITY:KEY</c> (each escaped as in derived ids), id <c>TYPE:EVENT_ID</c>.</summary>
     private static Event Emit(string type, TrackedEvent tracked, string entity, string key, string? flow, string? error)
     {
         using var buffer = new MemoryStream();
@@ -53,7 +53,7 @@ public static class CompletionRules
             if (flow is not null) json.WriteString("error", error);
             json.WriteEndObject();
         }
-        return new Event($"{type}:{tracked.Id}", type, CompletionTypes.Entity, $"{entity}:{key}", tracked.Version, RecordOp.Upsert,
+        return new Event($"{type}:{tracked.Id}", type, CompletionTypes.Entity, $"{EventIds.Escape(entity)}:{EventIds.Escape(key)}", tracked.Version, RecordOp.Upsert,
             System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
     }
 }

@@ -8,7 +8,12 @@ namespace Lockstep.Events;
 /// </summary>
 public sealed record Event(string Id, string Type, string Entity, string Key, long? Version, RecordOp Op, string? Data)
 {
-    /// <summary>Event types the engine emits itself; they never produce completion events of their own.</summary>
+    /// <summary>
+    /// The largest version a publisher or source may report (2^62 − 1): the versions above it stay free for the engine
+    /// to assign to events without one, so an assigned version never overflows into a negative one.
+    /// </summary>
+    public const long MaxVersion = long.MaxValue / 2;
+
     /// <summary>The source it came in through, when it belongs to a side of a two-way pair (null otherwise).</summary>
     public string? Origin { get; init; }
 
@@ -18,5 +23,11 @@ public sealed record Event(string Id, string Type, string Entity, string Key, lo
     /// </summary>
     public string? EchoHash { get; init; }
 
+    /// <summary>The version assigned to an event without one: one past the record's newest (1 for a new record).</summary>
+    /// <remarks>Saturates at <see cref="long.MaxValue"/> (a record stored at it before <see cref="MaxVersion"/> existed):
+    /// that event is then stale, never negative.</remarks>
+    public static long NextVersion(long? current) => current is { } newest ? (newest == long.MaxValue ? long.MaxValue : Math.Max(newest, 0) + 1) : 1;
+
+    /// <summary>Event types the engine emits itself; they never produce completion events of their own.</summary>
     public static bool IsCompletion(string type) => type is CompletionTypes.SyncCompleted or CompletionTypes.SyncFailed;
 }

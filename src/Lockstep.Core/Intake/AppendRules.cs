@@ -1,4 +1,3 @@
-using System.Globalization;
 using Lockstep.Configuration;
 using Lockstep.Encryption;
 using Lockstep.Events;
@@ -21,18 +20,14 @@ public sealed class AppendRules(FlowRouter router, DeliveryOptions options, Sens
 
     public bool CompletionEvents => options.CompletionEvents;
 
-    /// <summary>The id of an event published without one: the record and the version it got.</summary>
-    public static string DerivedId(string entity, string key, long version) =>
-        string.Create(CultureInfo.InvariantCulture, $"{entity}:{key}:{version}");
-
     /// <summary>
     /// Decides one event (not a duplicate by its own id) against <paramref name="head"/>, the newest version of its record
     /// (null when the record is new). The caller still checks a derived id against the ids already stored.
     /// </summary>
     public AppendDecision Decide(Event e, long? head)
     {
-        var version = e.Version ?? (head ?? 0) + 1;
-        var id = e.Id.Length > 0 ? e.Id : DerivedId(e.Entity, e.Key, version);
+        var version = e.Version ?? Event.NextVersion(head);
+        var id = e.Id.Length > 0 ? e.Id : EventIds.Derived(e.Entity, e.Key, version);
         var data = sensitive is null ? e.Data : sensitive.Protect(e.Entity, e.Data);
         if (head is { } newest && version <= newest) return new AppendDecision(id, version, true, [], false, data, e.Id.Length == 0);
         var flows = router.Match(e.Type, e.Entity);

@@ -46,6 +46,7 @@ internal sealed class ItemMapper(string source, ItemShape shape, MappingLimits l
         var versionText = Text(Field(root, "version"));
         long? version = versionText is null ? null : CursorValue.Version(versionText);
         if (versionText is not null && version is null) return (null, null, $"version '{versionText}' is neither a whole number nor a timestamp");
+        if (version is < 0 or > Event.MaxVersion) return (null, null, OutOfRange("version", version.Value));
         var op = Text(Field(root, "op")) == "delete" ? RecordOp.Delete : RecordOp.Upsert;
         var data = Field(root, "data") is { ValueKind: JsonValueKind.Object } d ? d.GetRawText() : null;
         if (op == RecordOp.Upsert && data is null) return (null, null, "map must return data (an object) for an upsert");
@@ -62,18 +63,22 @@ internal sealed class ItemMapper(string source, ItemShape shape, MappingLimits l
             var text = Text(Field(root, shape.VersionField));
             version = text is null ? null : CursorValue.Version(text);
             if (version is null) return (null, null, $"'{shape.VersionField}' ({text ?? "missing"}) is neither a whole number nor a timestamp");
+            if (version is < 0 or > Event.MaxVersion) return (null, null, OutOfRange(shape.VersionField, version.Value));
         }
         var deleted = shape.TombstoneField is not null && Field(root, shape.TombstoneField) is { } t && t.ValueKind is not (JsonValueKind.False or JsonValueKind.Null);
         var entity = shape.Entity!;
         return (new Event(Id(entity, key, version, item, idHint), shape.EventType, entity, key, version, deleted ? RecordOp.Delete : RecordOp.Upsert, item), cursor, null);
     }
 
+    private static string OutOfRange(string field, long version) =>
+        $"'{field}' ({version}) is out of range: a version is a whole number from 0 to {Event.MaxVersion}";
+
     private string Id(string entity, string key, long? version, string content, string? idHint)
     {
         if (idHint is not null) return $"{source}:{idHint}";
-        if (version is { } v) return $"{source}:{entity}:{key}:{v}";
+        if (version is { } v) return $"{source}:{EventIds.Derived(entity, key, v)}";
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))[..16];
-        return $"{source}:{entity}:{key}:#{hash}";
+        return $"{source}:{EventIds.Escape(entity)}:{EventIds.Escape(key)}:#{hash}";
     }
 
     private static JsonElement? Field(JsonElement root, string path)
@@ -88,10 +93,23 @@ internal sealed class ItemMapper(string source, ItemShape shape, MappingLimits l
 
     private static string? Text(JsonElement? value) => value switch
     {
-        { ValueKind: JsonValueKind.String } s => s.GetString(),
+        { ValueKind: JsonValueKind.String } s => Utf16(s),
         { ValueKind: JsonValueKind.Number } n => n.GetRawText(),
         _ => null,
     };
+
+    /// <summary>A JSON string as text; one with a lone surrogate (<c>"\ud800"</c>) is not valid Unicode and fails the item.</summary>
+    private static string Utf16(JsonElement value)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new JsonException("a string holds a lone surrogate (\\ud800-\\udfff without its pair), which is not valid Unicode");
+        }
+    }
 
     public void Dispose() => _map?.Dispose();
 }

@@ -12,6 +12,9 @@ namespace Lockstep.Sources;
 internal sealed partial class WebhookReceiver(SourceDefinition definition, IntakeQueue intake, MappingLimits limits, TimeProvider time, ILogger logger,
     Func<string, Event, Event>? stamp = null) : IDisposable
 {
+    /// <summary>The longest <c>webhook-id</c> taken, the same limit as an event id on the API.</summary>
+    public const int MaxIdLength = 256;
+
     private readonly ItemMapper _mapper = new(definition.Name, definition.Shape, limits);
     private long _received;
     private long _accepted;
@@ -45,7 +48,9 @@ internal sealed partial class WebhookReceiver(SourceDefinition definition, Intak
         {
             return Bad("the body is not UTF-8");
         }
-        var id = header("webhook-id") ?? header("svix-id");
+        var (idHeader, id) = header("webhook-id") is { } webhookId ? ("webhook-id", webhookId) : ("svix-id", header("svix-id"));
+        if (id is { Length: > MaxIdLength }) return Bad($"{idHeader} must be at most {MaxIdLength} characters (it has {id.Length})", idHeader);
+        if (id is { Length: 0 }) return Bad($"{idHeader} must not be empty", idHeader);
         var (e, _, error) = _mapper.Map(text, id);
         if (error is not null) return Bad(error);
         if (e is null) return new WebhookOutcome(202, null, false);
@@ -56,11 +61,11 @@ internal sealed partial class WebhookReceiver(SourceDefinition definition, Intak
         return new WebhookOutcome(202, null, false);
     }
 
-    private WebhookOutcome Bad(string error)
+    private WebhookOutcome Bad(string error, string? field = null)
     {
         Interlocked.Increment(ref _rejected);
         _lastError = $"rejected a push: {error}";
-        return new WebhookOutcome(400, error, false);
+        return new WebhookOutcome(400, error, false, field);
     }
 
     public void Dispose() => _mapper.Dispose();

@@ -68,6 +68,11 @@ internal static class ConflictEndpoints
         {
             return Problems.Of(400, "Malformed JSON", e.Message.Split(" Path:")[0]);
         }
+        catch (InvalidOperationException)
+        {
+            // Only reading the document is tried here: this is a string or field name holding a lone surrogate.
+            return Problems.InvalidUnicode();
+        }
         try
         {
             var resolved = await engine.ResolveConflictAsync(n, resolution, Actor(context), ct);

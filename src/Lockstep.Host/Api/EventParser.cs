@@ -6,19 +6,23 @@ namespace Lockstep.Host.Api;
 
 /// <summary>
 /// Reads a publish body (one event or an array) and validates it as a whole: either every event is valid, or every
-/// problem is reported by index and field and nothing is stored.
+/// problem is counted by index and field, the first <see cref="MaxListedErrors"/> are listed, and nothing is stored.
 /// </summary>
 internal static class EventParser
 {
     private static readonly HashSet<string> Fields = ["id", "type", "entity", "key", "version", "op", "data"];
-    private const int MaxIdLength = 256;
+    private static readonly string UnknownField = $"unknown field (expected: {string.Join(", ", Fields)})";
+    public const int MaxIdLength = 256;
     private const int MaxNameLength = 256;
     private const int MaxKeyLength = 1024;
 
-    public static (List<Event> Events, List<FieldError> Errors) Parse(JsonElement root)
+    /// <summary>How many problems an answer lists; the rest are counted (an answer stays small whatever the body).</summary>
+    public const int MaxListedErrors = 100;
+
+    public static (List<Event> Events, Errors Errors) Parse(JsonElement root)
     {
         var events = new List<Event>();
-        var errors = new List<FieldError>();
+        var errors = new Errors();
         if (root.ValueKind == JsonValueKind.Array)
         {
             var index = 0;
@@ -36,7 +40,7 @@ internal static class EventParser
         return (events, errors);
     }
 
-    private static void ParseOne(JsonElement item, int? index, List<Event> events, List<FieldError> errors)
+    private static void ParseOne(JsonElement item, int? index, List<Event> events, Errors errors)
     {
         var before = errors.Count;
         void Fail(string field, string message) => errors.Add(new FieldError(index, index is null ? field : $"[{index}].{field}", message));
@@ -46,10 +50,17 @@ internal static class EventParser
             errors.Add(new FieldError(index, index is null ? "" : $"[{index}]", "must be an event object"));
             return;
         }
+        var unreadable = false;
         foreach (var property in item.EnumerateObject())
         {
-            if (!Fields.Contains(property.Name)) Fail(property.Name, $"unknown field (expected: {string.Join(", ", Fields)})");
+            if (Name(property) is not { } name)
+            {
+                unreadable = true;
+                Fail("", "a field name " + LoneSurrogate);
+            }
+            else if (!Fields.Contains(name)) Fail(name, UnknownField);
         }
+        if (unreadable) return; // its fields cannot be looked up by name
 
         var id = Text(item, "id", required: false, MaxIdLength, Fail);
         var type = Text(item, "type", required: true, MaxNameLength, Fail);
@@ -59,22 +70,26 @@ internal static class EventParser
         long? version = null;
         if (item.TryGetProperty("version", out var v) && v.ValueKind != JsonValueKind.Null)
         {
-            if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) && n >= 1) version = n;
+            if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) && n >= 1 && n <= Event.MaxVersion) version = n;
+            else if (v.ValueKind == JsonValueKind.Number && v.TryGetDecimal(out var large) && large > Event.MaxVersion && decimal.Truncate(large) == large)
+                Fail("version", $"must be at most {Event.MaxVersion} (2^62 - 1; the versions above it are left for the ones Lockstep assigns)");
             else Fail("version", "must be a positive whole number");
         }
 
         var op = RecordOp.Upsert;
         if (item.TryGetProperty("op", out var o) && o.ValueKind != JsonValueKind.Null)
         {
-            if (o.ValueKind == JsonValueKind.String && o.GetString() == "upsert") op = RecordOp.Upsert;
-            else if (o.ValueKind == JsonValueKind.String && o.GetString() == "delete") op = RecordOp.Delete;
+            var text = o.ValueKind == JsonValueKind.String ? Unicode(o) : null;
+            if (text == "upsert") op = RecordOp.Upsert;
+            else if (text == "delete") op = RecordOp.Delete;
+            else if (o.ValueKind == JsonValueKind.String && text is null) Fail("op", LoneSurrogate);
             else Fail("op", "must be \"upsert\" or \"delete\"");
         }
 
         string? data = null;
-        if (item.TryGetProperty("data", out var d) && d.ValueKind != JsonValueKind.Null)
+        if (item.TryGetProperty("data", out var body) && body.ValueKind != JsonValueKind.Null)
         {
-            if (d.ValueKind == JsonValueKind.Object) data = d.GetRawText();
+            if (body.ValueKind == JsonValueKind.Object) data = body.GetRawText();
             else Fail("data", "must be a JSON object (the record's full state)");
         }
         else if (op == RecordOp.Upsert)
@@ -84,8 +99,35 @@ internal static class EventParser
 
         if (errors.Count > before) return;
         // Without an id, a versioned event is identified by its version, so a resend is recognised as a duplicate.
-        id ??= version is { } ver ? $"{entity}:{key}:{ver}" : "";
+        id ??= version is { } ver ? EventIds.Derived(entity!, key!, ver) : "";
         events.Add(new Event(id, type!, entity!, key!, version, op, data));
+    }
+
+    private const string LoneSurrogate = "must be valid Unicode (it holds a lone surrogate, \\ud800-\\udfff without its pair)";
+
+    /// <summary>A JSON string's text; null when it holds a lone surrogate (which .NET refuses to read as a string).</summary>
+    private static string? Unicode(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Name(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static string? Text(JsonElement item, string field, bool required, int maxLength, Action<string, string> fail)
@@ -100,11 +142,29 @@ internal static class EventParser
             fail(field, "must be a string");
             return null;
         }
-        var text = value.GetString()!;
+        if (Unicode(value) is not { } text)
+        {
+            fail(field, LoneSurrogate);
+            return null;
+        }
         if (text.Length == 0 || string.IsNullOrWhiteSpace(text)) fail(field, "must not be empty");
         else if (text.Length > maxLength) fail(field, $"must be at most {maxLength} characters");
         else if (text.Any(char.IsControl)) fail(field, "must not contain control characters");
         else return text;
         return null;
+    }
+
+    /// <summary>Every problem counted; the first <see cref="MaxListedErrors"/> kept to be listed.</summary>
+    internal sealed class Errors
+    {
+        public List<FieldError> Listed { get; } = [];
+
+        public int Count { get; private set; }
+
+        public void Add(FieldError error)
+        {
+            Count++;
+            if (Listed.Count < MaxListedErrors) Listed.Add(error);
+        }
     }
 }

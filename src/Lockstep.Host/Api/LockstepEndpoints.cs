@@ -20,9 +20,12 @@ public static class LockstepEndpoints
         var @operator = new RequiresRole(ApiRole.Operator);
         var publish = app.MapPost("/api/events", PublishAsync).WithMetadata(publisher);
         if (limited) publish.RequireRateLimiting(LockstepHost.IntakePolicy);
-        app.MapGet("/api/events/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
-            await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'"))
-            .WithMetadata(viewer);
+        app.MapGet("/api/events/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
+        {
+            // An id holding '/' is sent with it encoded (%2F): read from the raw path, decoded once.
+            if (RawPath.Segments(context, "api", "events", null) is { } raw) id = raw[2];
+            return await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'");
+        }).WithMetadata(viewer);
         app.MapGet("/api/status", async (LockstepEngine engine, CancellationToken ct) =>
             Results.Json(await engine.StatusAsync(ct), ApiJson.Options)).WithMetadata(viewer);
         app.MapGet("/api/status/{system}", async (string system, LockstepEngine engine, CancellationToken ct) =>
@@ -38,8 +41,9 @@ public static class LockstepEndpoints
             await engine.AuditAsync(Actor(context), "drop", $"dead letter {n}", null, ct);
             return Results.NoContent();
         }).WithMetadata(@operator);
-        app.MapGet("/api/records/{entity}/{key}/history", async (string entity, string key, LockstepEngine engine, CancellationToken ct) =>
+        app.MapGet("/api/records/{entity}/{key}/history", async (string entity, string key, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
+            if (RawPath.Segments(context, "api", "records", null, null, "history") is { } raw) (entity, key) = (raw[2], raw[3]);
             var history = await engine.RecordHistoryAsync(entity, key, ct);
             return history.Versions.Count == 0 ? Problems.NotFound($"no record {entity}/{key}") : Results.Json(history, ApiJson.Options);
         }).WithMetadata(viewer);
@@ -83,8 +87,8 @@ public static class LockstepEndpoints
     {
         var limit = config.Server.MaxBodyBytes;
         if (context.Request.ContentLength > limit) return TooLarge(limit);
-        if (context.Request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
-            return Problems.Of(415, "Unsupported media type", $"send application/json, not '{type}'");
+        if (context.Request.ContentType is { } type && !IsJson(type))
+            return Problems.Of(415, "Unsupported media type", $"send application/json (UTF-8), not '{type}'", [new FieldError(null, "Content-Type", "expected application/json")]);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature) sizeFeature.MaxRequestBodySize = limit;
 
         JsonDocument document;
@@ -104,10 +108,23 @@ public static class LockstepEndpoints
         {
             var (events, errors) = EventParser.Parse(document.RootElement);
             if (errors.Count > 0)
-                return Problems.Of(400, "Invalid events", $"{errors.Count} problem(s); nothing was stored", errors);
+            {
+                var more = errors.Count - errors.Listed.Count;
+                return Problems.Of(400, "Invalid events", more == 0 ? $"{errors.Count} problem(s); nothing was stored"
+                    : $"{errors.Count} problem(s); nothing was stored. The first {errors.Listed.Count} are listed, {more} more are not", errors.Listed);
+            }
             var result = await engine.PublishAsync(events, ct);
             return Results.Json(new PublishResponse(result.Accepted + result.Stale, result.Duplicates, result.Stale), ApiJson.Options, statusCode: 202);
         }
+    }
+
+    /// <summary>application/json, or any <c>+json</c> type (application/cloudevents+json); only in UTF-8.</summary>
+    private static bool IsJson(string contentType)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media) || media.SubType.Length == 0) return false;
+        if (media.Charset is { Length: > 0 } charset && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)) return false;
+        return media.Type.Equals("application", StringComparison.OrdinalIgnoreCase)
+            && (media.SubType.Equals("json", StringComparison.OrdinalIgnoreCase) || media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
     }
 
     private static async Task<IResult> ReceiveWebhookAsync(string source, HttpContext context, LockstepEngine engine, LockstepConfig config, CancellationToken ct)
@@ -134,7 +151,7 @@ public static class LockstepEndpoints
         return outcome.Status switch
         {
             401 => Problems.Of(401, "Invalid signature", outcome.Error ?? "the signature does not verify", [new FieldError(null, "webhook-signature", outcome.Error ?? "invalid")]),
-            400 => Problems.Of(400, "Invalid webhook", outcome.Error ?? "the body could not be used", [new FieldError(null, "body", outcome.Error ?? "invalid")]),
+            400 => Problems.Of(400, "Invalid webhook", outcome.Error ?? "the body could not be used", [new FieldError(null, outcome.Field ?? "body", outcome.Error ?? "invalid")]),
             _ => Results.Json(new { accepted = !outcome.Duplicate, duplicate = outcome.Duplicate }, ApiJson.Options, statusCode: outcome.Status),
         };
     }
@@ -193,6 +210,11 @@ public static class LockstepEndpoints
             catch (JsonException e)
             {
                 return Problems.Of(400, "Malformed JSON", e.Message.Split(" Path:")[0]);
+            }
+            catch (InvalidOperationException)
+            {
+                // Only reading the document is tried here: this is a string or field name holding a lone surrogate.
+                return Problems.InvalidUnicode();
             }
         }
         var replayed = await engine.ReplayAsync(flow, ids, ct);

@@ -9,6 +9,9 @@ internal static class Problems
         Results.Json(new Problem($"https://lockstep.dev/problems/{Slug(title)}", title, status, detail, errors),
             ApiJson.Options, "application/problem+json", status);
 
+    public static IResult InvalidUnicode() =>
+        Of(400, "Malformed JSON", "a string or field name holds a lone surrogate (\\ud800-\\udfff without its pair), which is not valid Unicode");
+
     public static IResult NotFound(string what) => Of(StatusCodes.Status404NotFound, "Not found", what);
 
     private static string Slug(string title) => title.ToLowerInvariant().Replace(' ', '-');

@@ -1,4 +1,6 @@
 using Lockstep.Configuration;
+using Lockstep.Host.Api;
+using Lockstep.Host.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -8,13 +10,16 @@ namespace Lockstep.Host.Dashboard;
 /// <summary>
 /// The dashboard at <c>/</c>: one static page (embedded, no build step) that follows <c>/api/stream</c> (server-sent
 /// events) and falls back to polling the same API as the CLI. With API
-/// keys configured, <c>/login</c> takes a key and sets it as an HttpOnly, SameSite=Strict cookie that the key gate accepts.
+/// keys configured, <c>/login</c> takes a form with a viewer or operator key, checks it like the key gate does, and
+/// only then sets it as an HttpOnly, SameSite=Strict cookie that the gate accepts.
 /// </summary>
 internal static class DashboardEndpoints
 {
     public const string Cookie = "lockstep_key";
 
-    public static void MapDashboard(this IEndpointRouteBuilder app, LockstepConfig config)
+    private static readonly RequiresRole Viewer = new(ApiRole.Viewer);
+
+    public static void MapDashboard(this IEndpointRouteBuilder app, LockstepConfig config, ApiKeyGate gate)
     {
         app.MapGet("/", (HttpContext context) =>
         {
@@ -23,12 +28,33 @@ internal static class DashboardEndpoints
         });
         app.MapGet("/login", () => Page("login.html"));
         app.MapGet("/api/stream", (StatusFeed feed, CancellationToken ct) => Results.ServerSentEvents(feed.StreamAsync(ct)))
-            .WithMetadata(new Security.RequiresRole(ApiRole.Viewer));
-        app.MapPost("/login", async (HttpContext context) =>
+            .WithMetadata(Viewer);
+        app.MapPost("/login", async (HttpContext context, CancellationToken ct) =>
         {
-            var form = await context.Request.ReadFormAsync();
+            if (!context.Request.HasFormContentType)
+            {
+                return Problems.Of(415, "Unsupported media type",
+                    "send the key as the form field 'key' (application/x-www-form-urlencoded), as the login page does; API clients send 'Authorization: Bearer KEY' instead",
+                    [new FieldError(null, "Content-Type", "expected application/x-www-form-urlencoded or multipart/form-data")]);
+            }
+            IFormCollection form;
+            try
+            {
+                form = await context.Request.ReadFormAsync(ct);
+            }
+            catch (InvalidDataException)
+            {
+                return Problems.Of(400, "Invalid form", "the form could not be read (too large or malformed)", [new FieldError(null, "key", "expected one form field 'key'")]);
+            }
             var key = form["key"].ToString();
-            if (key.Length == 0) return Results.Redirect("/login");
+            if (key.Length == 0) return LoginPage(400, "Enter an API key.");
+            // Without keys the dashboard is open: there is nothing to sign in with, and nothing is kept.
+            if (config.ApiKeys.Count == 0) return Results.Redirect("/");
+            // Checked like a key on the API, failures counted for the same limit: the form is no way to guess keys faster.
+            if (gate.Throttled(context)) return LoginPage(429, "Too many wrong keys from this address: wait a minute and try again.");
+            if (gate.Authenticate(context, key) is not { } match) return LoginPage(401, "That key is not valid.");
+            if (!Viewer.AllowedFor(match.Role))
+                return LoginPage(403, $"The key '{match.Name}' is a {match.Role.ToString().ToLowerInvariant()} key; the dashboard needs a viewer or operator key.");
             context.Response.Cookies.Append(Cookie, key, new CookieOptions
             {
                 HttpOnly = true,
@@ -41,11 +67,20 @@ internal static class DashboardEndpoints
         }).DisableAntiforgery();
     }
 
-    private static IResult Page(string name)
+    /// <summary>The login page again, with why the key was not taken (and no cookie).</summary>
+    private static IResult LoginPage(int status, string message)
+    {
+        var page = Html("login.html").Replace("<!--error-->", $"<p role=\"alert\">{System.Net.WebUtility.HtmlEncode(message)}</p>", StringComparison.Ordinal);
+        return Results.Content(page, "text/html; charset=utf-8", statusCode: status);
+    }
+
+    private static IResult Page(string name) => Results.Content(Html(name), "text/html; charset=utf-8");
+
+    private static string Html(string name)
     {
         using var stream = typeof(DashboardEndpoints).Assembly.GetManifestResourceStream($"Lockstep.Dashboard.{name}")
             ?? throw new InvalidOperationException($"the dashboard page {name} is not embedded");
         using var reader = new StreamReader(stream);
-        return Results.Content(reader.ReadToEnd(), "text/html; charset=utf-8");
+        return reader.ReadToEnd();
     }
 }

@@ -26,11 +26,8 @@ internal sealed class ApiKeyGate(IReadOnlyList<ApiKey> keys, TimeProvider time)
             await next(context);
             return;
         }
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var now = time.GetUtcNow();
-        if (_failures.TryGetValue(address, out var record) && record.Count >= MaxFailures && now - record.Since < Window)
+        if (Throttled(context))
         {
-            context.Response.Headers.RetryAfter = ((int)Math.Ceiling((Window - (now - record.Since)).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await Problems.Of(429, "Too many failed keys", "too many requests with a wrong API key from this address; wait and try again").ExecuteAsync(context);
             return;
         }
@@ -42,10 +39,9 @@ internal sealed class ApiKeyGate(IReadOnlyList<ApiKey> keys, TimeProvider time)
                 [new FieldError(null, "Authorization", "missing")]).ExecuteAsync(context);
             return;
         }
-        var key = Match(presented);
+        var key = Authenticate(context, presented);
         if (key is null)
         {
-            _failures.AddOrUpdate(address, _ => (1, now), (_, r) => now - r.Since >= Window ? (1, now) : (r.Count + 1, r.Since));
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await Problems.Of(401, "Unauthorized", "the API key is not valid", [new FieldError(null, "Authorization", "not a valid key")]).ExecuteAsync(context);
             return;
@@ -59,6 +55,29 @@ internal sealed class ApiKeyGate(IReadOnlyList<ApiKey> keys, TimeProvider time)
         context.Items[typeof(ApiKey)] = key;
         await next(context);
     }
+
+    /// <summary>
+    /// Whether this address sent too many wrong keys within the window; if so, sets <c>Retry-After</c>. The login form
+    /// asks this too, so it is no way around the limit.
+    /// </summary>
+    public bool Throttled(HttpContext context)
+    {
+        var now = time.GetUtcNow();
+        if (!_failures.TryGetValue(Address(context), out var record) || record.Count < MaxFailures || now - record.Since >= Window) return false;
+        context.Response.Headers.RetryAfter = ((int)Math.Ceiling((Window - (now - record.Since)).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return true;
+    }
+
+    /// <summary>The configured key matching <paramref name="presented"/>; null (and a failure counted for the address) when none does.</summary>
+    public ApiKey? Authenticate(HttpContext context, string presented)
+    {
+        if (Match(presented) is { } key) return key;
+        var now = time.GetUtcNow();
+        _failures.AddOrUpdate(Address(context), _ => (1, now), (_, r) => now - r.Since >= Window ? (1, now) : (r.Count + 1, r.Since));
+        return null;
+    }
+
+    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     private static string? Presented(HttpRequest request)
     {
