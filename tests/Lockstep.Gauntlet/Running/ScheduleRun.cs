@@ -114,6 +114,8 @@ internal sealed class ScheduleRun : IAsyncDisposable
                     throw new GauntletException($"unknown step {step}");
             }
         }
+        // Windows still open run to their end (each at most a few seconds), so late faults meet the last deliveries.
+        await Task.WhenAll(_windows);
         await StopFaultsAsync();
     }
 

@@ -17,7 +17,7 @@ internal static class ScheduleGenerator
 
     private static List<EventSpec> Events(Random random, int seed)
     {
-        var keys = random.Next(12, 41);
+        var keys = random.Next(15, 51);
         var originals = new List<EventSpec>();
         var nextId = 0;
         string? Id() => random.NextDouble() < 0.5 ? null : string.Create(CultureInfo.InvariantCulture, $"g{seed}-e{nextId++}");
@@ -25,7 +25,8 @@ internal static class ScheduleGenerator
         for (var k = 0; k < keys; k++)
         {
             var key = string.Format(CultureInfo.InvariantCulture, KeyShapes[k % KeyShapes.Length], k);
-            var count = random.Next(1, 7);
+            // A few hot records with many versions; most with a handful.
+            var count = random.NextDouble() < 0.1 ? random.Next(8, 16) : random.Next(1, 7);
             var endsDeleted = random.NextDouble() < 0.15;
             var poison = !endsDeleted && random.NextDouble() < 0.06;
             long version = random.Next(1, 4);
@@ -93,22 +94,25 @@ internal static class ScheduleGenerator
             i += size;
 
             var roll = random.NextDouble();
-            if (roll < 0.18)
-                steps.Add(new ProxyFaultStep(random.Next(2), (ProxyFault)random.Next(4), Rate(random), random.Next(300, 2501)));
-            else if (roll < 0.32)
+            if (roll < 0.22)
+            {
+                var fault = (ProxyFault)random.Next(4);
+                steps.Add(new ProxyFaultStep(random.Next(2), fault, fault == ProxyFault.Outage ? 1.0 : Rate(random), random.Next(300, 2501)));
+            }
+            else if (roll < 0.40)
                 steps.Add(new TargetFaultStep(random.Next(2), (TargetFault)random.Next(3), Rate(random), random.Next(300, 2501)));
-            else if (roll < 0.40 && kills < maxKills)
+            else if (roll < 0.47 && kills < maxKills)
             {
                 steps.Add(new KillStep(random.Next(0, 501)));
                 kills++;
             }
-            else if (roll < 0.47 && stops < maxStops)
+            else if (roll < 0.53 && stops < maxStops)
             {
                 steps.Add(new StopStep(random.Next(200, 2001)));
                 stops++;
             }
-            else if (roll < 0.65)
-                steps.Add(new QuietStep(random.Next(50, 801)));
+            // Bursts and quiet periods: publishing spreads over the fault windows.
+            if (random.NextDouble() < 0.45) steps.Add(new QuietStep(random.Next(50, 601)));
         }
         return steps;
     }
