@@ -210,8 +210,9 @@ internal sealed class Checker(Schedule schedule, Model model, ScheduleRun run)
     }
 
     /// <summary>
-    /// One completion event per accepted event: syncCompleted once every flow has it (or a newer version); for a
-    /// record whose newest version dead-lettered, syncFailed for that event, and one of the two for its older events.
+    /// Completion events per accepted event (at most one per outcome: their ids are derived from the event's): syncCompleted
+    /// once every flow has it (or a newer version), never syncFailed; for a record whose newest version dead-lettered,
+    /// syncFailed for that event and no syncCompleted, and at least one of the two for its older events.
     /// </summary>
     private async Task CompletionsAsync()
     {
@@ -220,7 +221,8 @@ internal sealed class Checker(Schedule schedule, Model model, ScheduleRun run)
             var completed = await ExistsAsync($"syncCompleted:{e.EffectiveId}");
             var failed = await ExistsAsync($"syncFailed:{e.EffectiveId}");
             var poisoned = model.Newest[e.Key].Poison;
-            var ok = !poisoned ? completed && !failed : e.Poison ? failed && !completed : completed != failed;
+            // An older event of a poisoned record fails with it, and may complete too once every flow holds it or newer.
+            var ok = !poisoned ? completed && !failed : e.Poison ? failed && !completed : completed || failed;
             if (!ok)
             {
                 Add("completion", e.Key, $"{e.Describe()}: syncCompleted {(completed ? "present" : "absent")}, syncFailed {(failed ? "present" : "absent")}" +
