@@ -11,11 +11,13 @@ internal sealed class LockstepProcess : IAsyncDisposable
     private static readonly string Program = Path.Combine(AppContext.BaseDirectory, "lockstep.dll");
     private readonly Queue<string> _output = new();
     private readonly string _configPath;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
 
-    public LockstepProcess(string configPath)
+    public LockstepProcess(string configPath, IReadOnlyDictionary<string, string> environment)
     {
         _configPath = configPath;
+        _environment = environment;
         Url = $"http://127.0.0.1:{FreePort()}";
     }
 
@@ -33,6 +35,7 @@ internal sealed class LockstepProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in (string[])[Program, "run", "--config", _configPath, "--urls", Url]) info.ArgumentList.Add(argument);
+        foreach (var (name, value) in _environment) info.Environment[name] = value;
         info.Environment["NO_COLOR"] = "1";
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(e.Data);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Lockstep.Gauntlet.Checking;
@@ -21,6 +22,9 @@ internal sealed class ScheduleRun : IAsyncDisposable
 
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PublishLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>The webhook source's Standard Webhooks secret (a throwaway, given to lockstep through the environment).</summary>
+    private static readonly string WebhookSecret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
     private readonly Schedule _schedule;
     private readonly TimeSpan _convergeLimit;
@@ -67,7 +71,7 @@ internal sealed class ScheduleRun : IAsyncDisposable
         }
         var configPath = Path.Combine(_folder, "lockstep.yaml");
         await File.WriteAllTextAsync(configPath, Config(_proxies[0].Url, _proxies[1].Url));
-        _lockstep = new LockstepProcess(configPath);
+        _lockstep = new LockstepProcess(configPath, new Dictionary<string, string> { ["GAUNTLET_WEBHOOK_SECRET"] = WebhookSecret });
         await _lockstep.StartAsync(StartLimit);
 
         foreach (var step in _schedule.Steps)
@@ -150,6 +154,11 @@ internal sealed class ScheduleRun : IAsyncDisposable
 
     private async Task PublishAsync(PublishStep step, Model model)
     {
+        if (_schedule.Events[step.Events[0]].Webhook)
+        {
+            await PushAsync(_schedule.Events[step.Events[0]], model);
+            return;
+        }
         var events = step.Events.Select(i => _schedule.Events[i]).ToList();
         var body = step.AsArray ? "[" + string.Join(',', events.Select(e => e.Json())) + "]" : events[0].Json();
         var clock = Stopwatch.StartNew();
@@ -169,6 +178,43 @@ internal sealed class ScheduleRun : IAsyncDisposable
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && clock.Elapsed < PublishLimit)
             {
                 // Unknown outcome (cut off): sent again; its ids make a committed first try count as duplicates.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System);
+            }
+        }
+    }
+
+    /// <summary>A Standard Webhooks push (signed, webhook-id = the event's id): 202 new, 200 a replay.</summary>
+    private async Task PushAsync(EventSpec e, Model model)
+    {
+        var body = e.WebhookBody();
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+                var key = Convert.FromBase64String(WebhookSecret["whsec_".Length..]);
+                var signature = Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{e.Id}.{timestamp}.{body}")));
+                using var request = new HttpRequestMessage(HttpMethod.Post, $"{Lockstep.Url}/webhooks/{EventSpec.WebhookSource}")
+                {
+                    Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                };
+                request.Headers.Add("webhook-id", e.Id);
+                request.Headers.Add("webhook-timestamp", timestamp);
+                request.Headers.Add("webhook-signature", "v1," + signature);
+                using var response = await _http.SendAsync(request);
+                var text = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode is not (HttpStatusCode.Accepted or HttpStatusCode.OK))
+                    throw new DivergenceException("intake", e.Key, $"push of {e.Describe()} answered {(int)response.StatusCode}: {text}");
+                Acknowledged.Add(e.Index);
+                var duplicate = response.StatusCode == HttpStatusCode.OK;
+                if (attempt == 1 && duplicate != (model.IntakeOf(e) == IntakeResult.Duplicate))
+                    IntakeMismatches.Add($"push {e.Describe()}: answered {(int)response.StatusCode} {text}; expected {model.IntakeOf(e)}");
+                return;
+            }
+            catch (Exception x) when (x is HttpRequestException or TaskCanceledException && clock.Elapsed < PublishLimit)
+            {
+                // Unknown outcome: pushed again with the same webhook-id, as a sender retries.
                 await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System);
             }
         }
@@ -210,6 +256,11 @@ internal sealed class ScheduleRun : IAsyncDisposable
             concurrency: 4
             timeout: {{(int)SystemTimeout.TotalMilliseconds}}ms
             circuit: { failureRatio: 0.5, minimumThroughput: 10, samplingDuration: 2s, breakDuration: 500ms, maxBreakDuration: 2s }
+        sources:
+          {{EventSpec.WebhookSource}}:
+            type: webhook
+            verify: { standardWebhooks: "${GAUNTLET_WEBHOOK_SECRET}" }
+            map: (b) => ({ entity: "{{Schedule.Entity}}", key: b.key, version: b.version, op: b.op, data: b.data })
         flows:
           {{TargetNames.Flow(0)}}:
             entity: {{Schedule.Entity}}

@@ -22,9 +22,21 @@ internal sealed record Schedule(int Seed, IReadOnlyList<EventSpec> Events, IRead
 }
 
 /// <summary>One published event. <see cref="Id"/> null = published without an id (Lockstep derives entity:key:version).</summary>
-internal sealed record EventSpec(int Index, string? Id, string Key, long Version, bool Delete, string? Data, bool Poison)
+/// <see cref="Webhook"/>: pushed alone to the webhook source, signed, with <see cref="Id"/> as its <c>webhook-id</c>.
+internal sealed record EventSpec(int Index, string? Id, string Key, long Version, bool Delete, string? Data, bool Poison, bool Webhook = false)
 {
-    public string EffectiveId => Id ?? string.Create(CultureInfo.InvariantCulture, $"{Schedule.Entity}:{Key}:{Version}");
+    public const string WebhookSource = "hooks";
+
+    public string EffectiveId => Webhook
+        ? $"{WebhookSource}:{Id}"
+        : Id ?? string.Create(CultureInfo.InvariantCulture, $"{Schedule.Entity}:{Key}:{Version}");
+
+    /// <summary>The body of a push to the webhook source, which maps it to an event.</summary>
+    public string WebhookBody()
+    {
+        var version = Version.ToString(CultureInfo.InvariantCulture);
+        return $"{{\"key\":\"{Key}\",\"version\":{version},\"op\":\"{(Delete ? "delete" : "upsert")}\",\"data\":{Data ?? "null"}}}";
+    }
 
     public string Json()
     {
@@ -36,7 +48,7 @@ internal sealed record EventSpec(int Index, string? Id, string Key, long Version
     }
 
     public string Describe() =>
-        string.Create(CultureInfo.InvariantCulture, $"#{Index} {Key} v{Version}{(Delete ? " delete" : "")}{(Poison ? " poison" : "")}{(Id is null ? "" : " id=" + Id)}");
+        string.Create(CultureInfo.InvariantCulture, $"#{Index} {Key} v{Version}{(Delete ? " delete" : "")}{(Poison ? " poison" : "")}{(Id is null ? "" : " id=" + Id)}{(Webhook ? " (webhook)" : "")}");
 }
 
 internal enum ProxyFault
@@ -72,7 +84,7 @@ internal sealed record PublishStep(IReadOnlyList<int> Events, bool AsArray) : St
     public override string Describe(IReadOnlyList<EventSpec> events) =>
         AsArray
             ? string.Create(CultureInfo.InvariantCulture, $"publish [{Events.Count}] #{Events[0]}..#{Events[^1]}")
-            : $"publish {events[Events[0]].Describe()}";
+            : events[Events[0]].Webhook ? $"push {events[Events[0]].Describe()}" : $"publish {events[Events[0]].Describe()}";
 }
 
 internal sealed record QuietStep(int Milliseconds) : Step

@@ -36,7 +36,10 @@ internal static class ScheduleGenerator
                 // A delete in the middle: the record is created again by a later version.
                 var delete = last ? endsDeleted : random.NextDouble() < 0.08;
                 var isPoison = last && poison;
-                originals.Add(new EventSpec(0, Id(), key, version, delete, delete ? null : Data(random, key, version, isPoison), isPoison));
+                // Some arrive as signed pushes to the webhook source: they always carry an id (their webhook-id).
+                var webhook = random.NextDouble() < 0.12;
+                var id = webhook ? string.Create(CultureInfo.InvariantCulture, $"g{seed}-w{nextId++}") : Id();
+                originals.Add(new EventSpec(0, id, key, version, delete, delete ? null : Data(random, key, version, isPoison), isPoison, webhook));
                 version += random.Next(1, 4);
             }
         }
@@ -54,7 +57,7 @@ internal static class ScheduleGenerator
             {
                 extras.Add((random.Next(i, shuffled.Count), e with
                 {
-                    Id = string.Create(CultureInfo.InvariantCulture, $"g{seed}-e{nextId++}"),
+                    Id = string.Create(CultureInfo.InvariantCulture, $"g{seed}-{(e.Webhook ? "w" : "e")}{nextId++}"),
                     Data = Data(random, e.Key, e.Version, poison: false),
                 }));
             }
@@ -90,7 +93,10 @@ internal static class ScheduleGenerator
             var shape = random.NextDouble();
             var size = shape < 0.25 ? 1 : shape < 0.7 ? random.Next(2, 11) : random.Next(20, 81);
             size = Math.Min(size, events.Count - i);
-            steps.Add(new PublishStep(Enumerable.Range(i, size).ToList(), AsArray: size > 1 || random.Next(2) == 0));
+            // A webhook push carries one event: an array stops before one.
+            if (events[i].Webhook) size = 1;
+            else size = Enumerable.Range(i, size).TakeWhile(j => !events[j].Webhook).Count();
+            steps.Add(new PublishStep(Enumerable.Range(i, size).ToList(), AsArray: !events[i].Webhook && (size > 1 || random.Next(2) == 0)));
             i += size;
 
             var roll = random.NextDouble();
