@@ -33,7 +33,7 @@ internal static class GauntletRun
 
         var all = errors.Concat(checker.Divergences).ToList();
         var summary = string.Create(CultureInfo.InvariantCulture,
-            $"{schedule.Events.Count} events, {model.Newest.Count} records, {run.Starts} starts, faults: {run.Faults}, {clock.Elapsed.TotalSeconds:0.0}s");
+            $"{schedule.Events.Count} events ({schedule.Events.Count(e => e.Webhook)} pushed to the webhook source), {model.Newest.Count} records, {run.Starts} starts, faults: {run.Faults}, {clock.Elapsed.TotalSeconds:0.0}s");
         if (all.Count == 0)
         {
             Console.WriteLine($"seed {seed}: ok ({summary})");

@@ -86,6 +86,10 @@ internal static class ScheduleGenerator
         var stops = 0;
         var maxKills = random.Next(0, 3);
         var maxStops = random.Next(0, 3);
+        // Bounded, so a schedule takes seconds whatever its number of steps.
+        var windows = 0;
+        var maxWindows = random.Next(3, 9);
+        var quiets = 0;
         var i = 0;
         while (i < events.Count)
         {
@@ -100,13 +104,17 @@ internal static class ScheduleGenerator
             i += size;
 
             var roll = random.NextDouble();
-            if (roll < 0.22)
+            if (roll < 0.40 && windows++ >= maxWindows)
+            {
+                // No more fault windows in this schedule.
+            }
+            else if (roll < 0.22)
             {
                 var fault = (ProxyFault)random.Next(4);
-                steps.Add(new ProxyFaultStep(random.Next(2), fault, fault == ProxyFault.Outage ? 1.0 : Rate(random), random.Next(300, 2501)));
+                steps.Add(new ProxyFaultStep(random.Next(2), fault, fault == ProxyFault.Outage ? 1.0 : Rate(random), random.Next(300, 2001)));
             }
             else if (roll < 0.40)
-                steps.Add(new TargetFaultStep(random.Next(2), (TargetFault)random.Next(3), Rate(random), random.Next(300, 2501)));
+                steps.Add(new TargetFaultStep(random.Next(2), (TargetFault)random.Next(3), Rate(random), random.Next(300, 2001)));
             else if (roll < 0.47 && kills < maxKills)
             {
                 steps.Add(new KillStep(random.Next(0, 501)));
@@ -118,7 +126,7 @@ internal static class ScheduleGenerator
                 stops++;
             }
             // Bursts and quiet periods: publishing spreads over the fault windows.
-            if (random.NextDouble() < 0.45) steps.Add(new QuietStep(random.Next(50, 601)));
+            if (random.NextDouble() < 0.45 && quiets++ < 10) steps.Add(new QuietStep(random.Next(50, 601)));
         }
         return steps;
     }
