@@ -71,7 +71,10 @@ internal static class GauntletRun
         text.Append(CultureInfo.InvariantCulture, $"seed {schedule.Seed}: FAILED ({summary})\n");
         text.Append(CultureInfo.InvariantCulture, $"  replay: tests/gauntlet.sh --seed {schedule.Seed}\n");
         text.Append(CultureInfo.InvariantCulture, $"  journal and config kept in {run.Folder}\n");
-        text.Append(CultureInfo.InvariantCulture, $"  {divergences.Count} divergence(s):\n");
+        text.Append(CultureInfo.InvariantCulture, $"  {divergences.Count} divergence(s): ")
+            .Append(string.Join(", ", divergences.GroupBy(d => d.Kind).Select(g => $"{g.Key} {g.Count()}"))).Append('\n');
+        // Those about one record first: they lead to the history printed below.
+        divergences = [.. divergences.OrderBy(d => d.Key is null)];
         foreach (var d in divergences.Take(10)) text.Append(CultureInfo.InvariantCulture, $"    [{d.Kind}] {d.Key ?? "-"}: {d.Detail}\n");
         if (divergences.Count > 10) text.Append(CultureInfo.InvariantCulture, $"    … and {divergences.Count - 10} more\n");
         text.Append("  schedule:\n").Append(Indent(schedule.Describe(), "    "));
