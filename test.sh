@@ -42,6 +42,17 @@ for trx in "$RESULTS"/*.trx; do
   # Tests that never ran (a crashed or timed-out host) count as failed.
   failed=$((failed + ${total:-0} - ${executed:-0}))
 done
+echo "== gauntlet (short profile: 10 seeded schedules of random events and faults, each one test)"
+tests/gauntlet.sh --no-build --schedules 10 --time-limit 170 >"$RESULTS/gauntlet.log" 2>&1
+summary=$(grep -E '^gauntlet: [0-9]+ schedules' "$RESULTS/gauntlet.log" | tail -1)
+if [ -n "$summary" ]; then
+  gp=$(echo "$summary" | sed -n 's/.* \([0-9]*\) passed, .*/\1/p'); gf=$(echo "$summary" | sed -n 's/.* passed, \([0-9]*\) failed.*/\1/p')
+  [ "${gf:-1}" -eq 0 ] && echo "$summary" || cat "$RESULTS/gauntlet.log"
+  passed=$((passed + ${gp:-0})); failed=$((failed + ${gf:-1}))
+else
+  cat "$RESULTS/gauntlet.log"; failed=$((failed + 10))  # it did not finish: every schedule counts as failed
+fi
+
 [ "$passed" -gt 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
