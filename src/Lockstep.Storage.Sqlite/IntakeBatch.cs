@@ -12,15 +12,20 @@ internal sealed class IntakeBatch
     private readonly HashSet<string> _stored = new(StringComparer.Ordinal);
     private readonly HashSet<string> _looked = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Entity, string Key), long?> _heads = [];
+    private readonly bool _cached;
+
+    private IntakeBatch(bool cached) => _cached = cached;
+
+    /// <summary>
+    /// One event on its own (a completion event, a single publish): prepared point look-ups, nothing allocated or kept.
+    /// It holds no state, so one instance serves every caller.
+    /// </summary>
+    public static IntakeBatch Single { get; } = new(cached: false);
 
     public static IntakeBatch Load(Commands commands, IReadOnlyList<Event> events)
     {
-        var batch = new IntakeBatch();
-        if (events.Count == 1)
-        {
-            // One event (a completion, a single publish): the prepared point look-ups beat building JSON.
-            return batch;
-        }
+        if (events.Count == 1) return Single;
+        var batch = new IntakeBatch(cached: true);
         var ids = new List<string>(events.Count);
         var keys = new List<string[]>(events.Count);
         foreach (var e in events)
@@ -42,6 +47,7 @@ internal sealed class IntakeBatch
     /// <summary>True when an event with this id is stored (loaded with the batch, stored by it, or looked up now).</summary>
     public bool IsStored(Commands commands, string id)
     {
+        if (!_cached) return commands.EventExists.With(id).ExecuteScalar() is not null;
         if (_stored.Contains(id)) return true;
         if (_looked.Contains(id)) return false;
         _looked.Add(id);
@@ -52,6 +58,7 @@ internal sealed class IntakeBatch
 
     public void Stored(string id)
     {
+        if (!_cached) return;
         _looked.Add(id);
         _stored.Add(id);
     }
@@ -59,14 +66,21 @@ internal sealed class IntakeBatch
     /// <summary>The newest version of the record, or null for a new record.</summary>
     public long? Head(Commands commands, string entity, string key)
     {
+        if (!_cached) return commands.RecordVersion.With(entity, key).ExecuteScalar() is long current ? current : null;
         if (_heads.TryGetValue((entity, key), out var head)) return head;
         head = commands.RecordVersion.With(entity, key).ExecuteScalar() is long v ? v : null;
         _heads[(entity, key)] = head;
         return head;
     }
 
-    public void Advance(string entity, string key, long version) => _heads[(entity, key)] = version;
+    public void Advance(string entity, string key, long version)
+    {
+        if (_cached) _heads[(entity, key)] = version;
+    }
 
     /// <summary>Something else wrote the record: read its head again when next needed.</summary>
-    public void Forget(string entity, string key) => _heads.Remove((entity, key));
+    public void Forget(string entity, string key)
+    {
+        if (_cached) _heads.Remove((entity, key));
+    }
 }

@@ -30,7 +30,7 @@ public sealed partial class SqliteJournal
     /// </summary>
     private AppendStatus Append(Commands commands, Event e, long now, IntakeBatch? batch = null, string? trace = null)
     {
-        batch ??= IntakeBatch.Load(commands, [e]);
+        batch ??= IntakeBatch.Single;
         if (e.Id.Length > 0 && batch.IsStored(commands, e.Id)) return AppendStatus.Duplicate;
         if (e.Id.Length > 0 && _pairSources.Count > 0 && InboundSide(e) is { } paired)
         {
