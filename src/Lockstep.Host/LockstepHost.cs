@@ -75,6 +75,11 @@ public static class LockstepHost
         app.UseExceptionHandler(error => error.Run(async context =>
         {
             // Never echo an exception: it may carry a connection string or a payload.
+            if (context.Features.Get<IExceptionHandlerFeature>()?.Error is Intake.JournalUnavailableException unavailable)
+            {
+                await Problems.JournalUnavailable(unavailable.RetryAfter).ExecuteAsync(context);
+                return;
+            }
             var status = context.Features.Get<IExceptionHandlerFeature>()?.Error is BadHttpRequestException bad ? bad.StatusCode : 500;
             await Problems.Of(status, status == 500 ? "Internal error" : "Bad request", status == 500 ? "the request failed; see the server log" : "the request could not be read")
                 .ExecuteAsync(context);

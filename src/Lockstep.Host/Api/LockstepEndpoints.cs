@@ -1,7 +1,10 @@
 using System.Text.Json;
 using Lockstep.Configuration;
 using Lockstep.Engines;
+using Lockstep.Events;
 using Lockstep.Host.Security;
+using Lockstep.Intake;
+using Lockstep.Sources;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -75,7 +78,9 @@ public static class LockstepEndpoints
         }).WithMetadata(viewer);
         app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
         app.MapGet("/health/ready", (LockstepEngine engine) =>
-            engine.Ready ? Results.Json(new { status = "ready" }) : Results.Json(new { status = "starting" }, statusCode: 503));
+            !engine.Ready ? Results.Json(new { status = "starting" }, statusCode: 503)
+            : !engine.JournalWritable ? Results.Json(new { status = "journal-unwritable", journal = engine.JournalStatus }, ApiJson.Options, statusCode: 503)
+            : Results.Json(new { status = "ready" }));
         return app;
     }
 
@@ -105,7 +110,15 @@ public static class LockstepEndpoints
             var (events, errors) = EventParser.Parse(document.RootElement);
             if (errors.Count > 0)
                 return Problems.Of(400, "Invalid events", $"{errors.Count} problem(s); nothing was stored", errors);
-            var result = await engine.PublishAsync(events, ct);
+            AppendResult result;
+            try
+            {
+                result = await engine.PublishAsync(events, ct);
+            }
+            catch (JournalUnavailableException e)
+            {
+                return Problems.JournalUnavailable(e.RetryAfter);
+            }
             return Results.Json(new PublishResponse(result.Accepted + result.Stale, result.Duplicates, result.Stale), ApiJson.Options, statusCode: 202);
         }
     }
@@ -130,7 +143,15 @@ public static class LockstepEndpoints
         // The raw bytes are verified and journaled: never a re-serialisation.
         var receiving = engine.ReceiveWebhookAsync(source, name => headers.TryGetValue(name, out var v) ? v.ToString() : null, body, ct);
         if (receiving is null) return Problems.NotFound($"no webhook source named '{source}'");
-        var outcome = await receiving;
+        WebhookOutcome outcome;
+        try
+        {
+            outcome = await receiving;
+        }
+        catch (JournalUnavailableException e)
+        {
+            return Problems.JournalUnavailable(e.RetryAfter);
+        }
         return outcome.Status switch
         {
             401 => Problems.Of(401, "Invalid signature", outcome.Error ?? "the signature does not verify", [new FieldError(null, "webhook-signature", outcome.Error ?? "invalid")]),

@@ -31,6 +31,9 @@ internal sealed class LockstepMetrics
         var circuit = factory.CreateGauge("lockstep_circuit_state", "A system's circuit: 0 closed, 1 open, 2 half-open.", new GaugeConfiguration { LabelNames = ["system"] });
         var polls = factory.CreateCounter("lockstep_poll_runs_total", "Runs of poll sources.");
         var reconciles = factory.CreateCounter("lockstep_reconcile_runs_total", "Reconciliation runs.");
+        var writable = factory.CreateGauge("lockstep_journal_writable", "1 while the journal takes writes, 0 while it cannot be written (disk full, read-only): publishing answers 503 then.");
+        var uncommitted = factory.CreateGauge("lockstep_uncommitted_outcomes", "Delivery outcomes waiting in memory to be committed to the journal.");
+        var failedWrites = factory.CreateCounter("lockstep_journal_write_failures_total", "Journal writes (intake, outcomes, claims) that failed.");
         engine.Delivered += Record;
         _registry.AddBeforeCollectCallback(async cancellationToken =>
         {
@@ -40,6 +43,10 @@ internal sealed class LockstepMetrics
             events.WithLabels("stale").IncTo(counters.Stale);
             polls.IncTo(counters.PollRuns);
             reconciles.IncTo(counters.ReconcileRuns);
+            var journal = engine.JournalStatus;
+            writable.Set(journal.State == Status.JournalStatus.Ok ? 1 : 0);
+            uncommitted.Set(journal.UncommittedOutcomes);
+            failedWrites.IncTo(journal.FailedWrites);
             var status = await engine.StatusAsync(cancellationToken);
             foreach (var (name, flow) in status.Flows)
             {
