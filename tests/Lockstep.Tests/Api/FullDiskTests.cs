@@ -60,6 +60,7 @@ public sealed class FullDiskTests
             var readyWhileFull = await ReadyAsync(http);
             var statusWhileFull = await GetJsonAsync(http, "/api/status");
             var metricsWhileFull = await http.GetStringAsync("/metrics");
+            var cliWhileFull = await LockstepProcess.RunAsync(["status", "--url", app.ListeningUrl()]);
             File.Delete(filler);
             await Eventually.WaitAsync(async () => (await ReadyAsync(http)).Status == HttpStatusCode.OK, "readiness back once the disk has room");
             var after = await PublishAsync(http, "after", 3, acknowledged, refused);
@@ -77,6 +78,8 @@ public sealed class FullDiskTests
             Assert.Equal("unwritable", statusWhileFull.GetProperty("journal").GetProperty("state").GetString());
             Assert.Contains("intake", statusWhileFull.GetProperty("journal").GetProperty("failing").EnumerateArray().Select(e => e.GetString()));
             Assert.Contains("\nlockstep_journal_writable 0", metricsWhileFull);
+            Assert.Equal(2, cliWhileFull.ExitCode);
+            Assert.Contains("Journal unwritable", cliWhileFull.Output);
             Assert.Equal(HttpStatusCode.Accepted, after.Status);
             Assert.Equal(HttpStatusCode.Accepted, hookAfter.Status);
             Assert.Equal("ok", (await GetJsonAsync(http, "/api/status")).GetProperty("journal").GetProperty("state").GetString());
