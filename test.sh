@@ -27,6 +27,7 @@ dotnet build Lockstep.slnx -c Release --no-restore -warnaserror >"$RESULTS/build
 
 echo "== start servers"
 { start_rabbit && start_pg && start_nats && start_mqtt && start_caldav lockstep "caldav-$RANDOM$RANDOM"; } || fail "a test server did not start"
+start_smalldisk || echo "warning: no small disk for the full-disk test (it will fail saying how to run it)" >&2
 
 echo "== tests"
 dotnet test Lockstep.slnx -c Release --no-build --logger "trx;LogFileName=results.trx" --results-directory "$RESULTS" \

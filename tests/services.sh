@@ -167,3 +167,11 @@ install_services() {
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends --no-upgrade "${need[@]}"
 }
+
+start_smalldisk() {   # -> LOCKSTEP_TEST_SMALLDISK: a 4 MB tmpfs that tests fill up (a full journal disk); unmounted on exit
+  is_root || { echo "a small tmpfs needs root to mount; LOCKSTEP_TEST_SMALLDISK stays unset" >&2; return 1; }
+  local d=$SVC/smalldisk
+  mkdir -p "$d" && mount -t tmpfs -o size=4m,mode=1777 lockstep-smalldisk "$d" || return 1
+  SVC_STOPS+=("umount '$d'")
+  export LOCKSTEP_TEST_SMALLDISK=$d
+}

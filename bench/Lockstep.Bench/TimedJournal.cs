@@ -46,6 +46,8 @@ internal sealed class TimedJournal(IJournal inner) : IJournal, IIntakeStore, IDe
         return result;
     }
 
+    public ValueTask CheckWriteAsync(CancellationToken cancellationToken) => inner.Intake.CheckWriteAsync(cancellationToken);
+
     public async ValueTask<IReadOnlyList<Delivery>> ClaimDueAsync(IReadOnlyList<ClaimQuota> quotas, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();

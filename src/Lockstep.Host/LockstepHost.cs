@@ -75,6 +75,16 @@ public static class LockstepHost
         app.UseExceptionHandler(error => error.Run(async context =>
         {
             // Never echo an exception: it may carry a connection string or a payload.
+            switch (context.Features.Get<IExceptionHandlerFeature>()?.Error)
+            {
+                case Intake.JournalUnavailableException unavailable:
+                    await Problems.JournalUnavailable(unavailable.RetryAfter).ExecuteAsync(context);
+                    return;
+                // Other journal writes (replay, drop, audit) on a full disk, a read-only file or a failing device: retry later, not a bug.
+                case Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 or 8 or 10 }:
+                    await Problems.JournalUnavailable(TimeSpan.FromSeconds(5)).ExecuteAsync(context);
+                    return;
+            }
             var status = context.Features.Get<IExceptionHandlerFeature>()?.Error is BadHttpRequestException bad ? bad.StatusCode : 500;
             await Problems.Of(status, status == 500 ? "Internal error" : "Bad request", status == 500 ? "the request failed; see the server log" : "the request could not be read")
                 .ExecuteAsync(context);

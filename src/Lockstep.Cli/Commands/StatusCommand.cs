@@ -24,6 +24,15 @@ internal static class StatusCommand
             {
                 var state = status.GetProperty("state").GetString();
                 AnsiConsole.MarkupLine($"Lockstep is [bold {Color(state)}]{state}[/]");
+                if (status.TryGetProperty("journal", out var journal) && journal.ValueKind == JsonValueKind.Object
+                    && journal.GetProperty("state").GetString() is { } written && written != "ok")
+                {
+                    // The one state that stops everything: nothing can be accepted or recorded until the journal takes writes again.
+                    var failing = string.Join(", ", journal.GetProperty("failing").EnumerateArray().Select(f => f.GetString()));
+                    AnsiConsole.MarkupLine($"[bold red]Journal {Markup.Escape(written)}[/] since {journal.GetProperty("since")} ({Markup.Escape(failing)}): "
+                        + $"{journal.GetProperty("uncommittedOutcomes")} outcomes wait to be committed; publishing answers 503. "
+                        + $"Last error: {Markup.Escape(journal.TryGetProperty("lastError", out var error) ? error.GetString() ?? "" : "")}");
+                }
                 AnsiConsole.Write(Table("system", status.GetProperty("systems")));
                 AnsiConsole.Write(Table("flow", status.GetProperty("flows")));
                 if (status.TryGetProperty("pairs", out var pairs) && pairs.ValueKind == JsonValueKind.Object)

@@ -329,9 +329,10 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
                     "drift" => Notifications.NoticeKind.Drift,
                     "source" => Notifications.NoticeKind.Source,
                     "conflict" => Notifications.NoticeKind.Conflict,
+                    "journal" => Notifications.NoticeKind.Journal,
                     _ => null,
                 };
-                if (kind is null) channel.Error("on", $"'{on}' is not a notice kind (dead, circuit, drift, source, conflict)");
+                if (kind is null) channel.Error("on", $"'{on}' is not a notice kind (dead, circuit, drift, source, conflict, journal)");
                 else kinds.Add(kind.Value);
             }
             if (kinds.Count == 0 && !channel.Has("on")) kinds = [.. Enum.GetValues<Notifications.NoticeKind>()];

@@ -19,6 +19,7 @@ namespace Lockstep.Deliveries;
 internal sealed partial class DeliveryLoop : IDisposable
 {
     private static readonly TimeSpan MaxIdleWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxCommitBackoff = TimeSpan.FromSeconds(5);
 
     private readonly IDeliveryQueue _journal;
     private readonly IReadOnlyDictionary<string, FlowRuntime> _flows;
@@ -33,12 +34,17 @@ internal sealed partial class DeliveryLoop : IDisposable
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _abortRequests = new();
+    private readonly CancellationTokenSource _giveUpCommits = new();
+    private readonly Status.JournalHealth _health;
+    private int _committing;
     private Task? _dispatcher;
     private Task? _completer;
 
     public DeliveryLoop(IDeliveryQueue journal, IReadOnlyDictionary<string, FlowRuntime> flows, IReadOnlyList<SystemLane> lanes, WorkSignal work,
-        TimeProvider time, ILogger logger, SecretRedactor secrets, DeliveryOptions options, IReadOnlySet<string>? pairFlows = null)
+        TimeProvider time, ILogger logger, SecretRedactor secrets, DeliveryOptions options, IReadOnlySet<string>? pairFlows = null,
+        Status.JournalHealth? health = null)
     {
+        _health = health ?? new Status.JournalHealth(time);
         _pairFlows = pairFlows;
         _journal = journal;
         _flows = flows;
@@ -53,6 +59,9 @@ internal sealed partial class DeliveryLoop : IDisposable
 
     /// <summary>Raised after each committed batch of outcomes (for metrics and live views).</summary>
     public event Action<IReadOnlyList<DeliveryCompletion>>? Committed;
+
+    /// <summary>Outcomes known but not yet committed: the batch being committed and those queued behind it.</summary>
+    public long Uncommitted => Volatile.Read(ref _committing) + (_completions.Reader.CanCount ? _completions.Reader.Count : 0);
 
     public void Start()
     {
@@ -77,7 +86,12 @@ internal sealed partial class DeliveryLoop : IDisposable
             }
         }
         _completions.Writer.TryComplete();
-        if (_completer is not null) await _completer.ConfigureAwait(false);
+        // While the journal cannot be written, commits are retried until the stop's deadline; what is left then stays in
+        // flight in the journal and is redone at the next start.
+        using (cancellationToken.Register(() => _giveUpCommits.Cancel()))
+        {
+            if (_completer is not null) await _completer.ConfigureAwait(false);
+        }
     }
 
     private async Task DispatchLoopAsync()
@@ -98,7 +112,7 @@ internal sealed partial class DeliveryLoop : IDisposable
                 }
                 if (quotas.Count > 0)
                 {
-                    var claimed = await _journal.ClaimDueAsync(quotas, now, token).ConfigureAwait(false);
+                    var claimed = await ClaimAsync(quotas, now, token).ConfigureAwait(false);
                     foreach (var delivery in claimed) Launch(delivery);
                     if (claimed.Count > 0) continue;
                 }
@@ -114,6 +128,22 @@ internal sealed partial class DeliveryLoop : IDisposable
                 await DelayAsync(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
             }
         }
+    }
+
+    private async Task<IReadOnlyList<Delivery>> ClaimAsync(List<ClaimQuota> quotas, DateTimeOffset now, CancellationToken token)
+    {
+        IReadOnlyList<Delivery> claimed;
+        try
+        {
+            claimed = await _journal.ClaimDueAsync(quotas, now, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+        {
+            _health.Failed(Status.JournalWriter.Claims, $"claims: {e.GetType().Name}: {_secrets.Redact(e.Message)}");
+            throw;
+        }
+        _health.Succeeded(Status.JournalWriter.Claims);
+        return claimed;
     }
 
     private async Task WaitForWorkAsync(DateTimeOffset now, List<ClaimQuota> quotas, CancellationToken token)
@@ -287,35 +317,71 @@ internal sealed partial class DeliveryLoop : IDisposable
         {
             batch.Clear();
             while (batch.Count < _options.BatchSize * 4 && reader.TryRead(out var completion)) batch.Add(completion);
-            await CommitAsync(batch).ConfigureAwait(false);
+            Volatile.Write(ref _committing, batch.Count);
+            var committed = await CommitAsync(batch).ConfigureAwait(false);
+            Volatile.Write(ref _committing, 0);
             foreach (var completion in batch) _flows[completion.Delivery.Flow].Lane.OnCompleted();
-            Committed?.Invoke(batch.ToArray());
+            if (!committed) continue;
+            try
+            {
+                Committed?.Invoke(batch.ToArray());
+            }
+            catch (Exception e)
+            {
+                // A listener's bug (metrics, notices) must not end the loop that commits every outcome.
+                LoopFailed(_logger, e.GetType().Name, _secrets.Redact(e.Message) ?? "");
+            }
             _work.Set();
         }
     }
 
-    private async Task CommitAsync(List<DeliveryCompletion> batch)
+    /// <summary>Commits the batch, retrying with backoff for as long as it takes; false only when stopping gave up on it.</summary>
+    private async Task<bool> CommitAsync(List<DeliveryCompletion> batch)
     {
         for (var failures = 0; ; failures++)
         {
             try
             {
                 await _journal.CompleteAsync(batch, CancellationToken.None).ConfigureAwait(false);
-                return;
+                if (failures > 0) CommitRecovered(_logger, batch.Count, failures);
+                _health.Succeeded(Status.JournalWriter.Outcomes);
+                return true;
             }
-            catch (Exception e) when (failures < 100)
+            catch (Exception e)
             {
-                // The outcomes stay in memory and the deliveries in flight in the journal: retried here, or redone after a restart.
-                CompleteFailed(_logger, batch.Count, e.GetType().Name, _secrets.Redact(e.Message) ?? "");
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 50 * (failures + 1))), _time).ConfigureAwait(false);
+                // Checkpoint: nothing of the batch is committed (one transaction); the outcomes stay here and their deliveries in
+                // flight in the journal, so the retry commits each exactly once. Never given up while running: that would stall delivery.
+                var error = _secrets.Redact(e.Message) ?? "";
+                _health.Failed(Status.JournalWriter.Outcomes, $"outcomes: {e.GetType().Name}: {error}");
+                if (failures < 3 || failures % 100 == 0) CompleteFailed(_logger, batch.Count, failures + 1, e.GetType().Name, error);
+            }
+            try
+            {
+                await Task.Delay(CommitBackoff(failures), _time, _giveUpCommits.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Checkpoint: stopping past its deadline. The deliveries stay in flight in the journal and are redone at the next start.
+                CommitAbandoned(_logger, batch.Count + (_completions.Reader.CanCount ? _completions.Reader.Count : 0));
+                while (_completions.Reader.TryRead(out _))
+                {
+                }
+                return false;
             }
         }
+    }
+
+    private static TimeSpan CommitBackoff(int failures)
+    {
+        var delay = TimeSpan.FromMilliseconds(50 * Math.Pow(2, Math.Min(failures, 16)));
+        return delay > MaxCommitBackoff ? MaxCommitBackoff : delay;
     }
 
     public void Dispose()
     {
         _stopClaiming.Dispose();
         _abortRequests.Dispose();
+        _giveUpCommits.Dispose();
     }
 
     [LoggerMessage(2001, LogLevel.Warning, "Delivery to {System} failed for {Entity}/{Key} v{Version}; attempt {Attempt}, next at {DueAt}")]
@@ -327,6 +393,12 @@ internal sealed partial class DeliveryLoop : IDisposable
     [LoggerMessage(2003, LogLevel.Error, "Delivery loop failed ({Error}: {Message}); continuing")]
     private static partial void LoopFailed(ILogger logger, string error, string message);
 
-    [LoggerMessage(2004, LogLevel.Error, "Committing {Count} delivery outcomes failed ({Error}: {Message}); retrying")]
-    private static partial void CompleteFailed(ILogger logger, int count, string error, string message);
+    [LoggerMessage(2004, LogLevel.Error, "Committing {Count} delivery outcomes failed (failure {Failures}: {Error}: {Message}); retrying until the journal can be written")]
+    private static partial void CompleteFailed(ILogger logger, int count, int failures, string error, string message);
+
+    [LoggerMessage(2005, LogLevel.Information, "Committed {Count} delivery outcomes after {Failures} failed attempts")]
+    private static partial void CommitRecovered(ILogger logger, int count, int failures);
+
+    [LoggerMessage(2006, LogLevel.Error, "Stopping: {Count} delivery outcomes could not be committed; their deliveries are redone at the next start")]
+    private static partial void CommitAbandoned(ILogger logger, long count);
 }

@@ -41,6 +41,8 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly List<Task> _schedules = [];
     private readonly Notifications.NoticeBoard _notices;
     private readonly Channel<bool>? _conflictsWake;
+    private readonly JournalHealth _health;
+    private readonly Channel<bool> _checkWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private long _conflictsSeen;
     private int _started;
 
@@ -68,7 +70,12 @@ public sealed class LockstepEngine : IAsyncDisposable
             f => f.Name, f => new FlowRuntime(f, new FlowScripts(f, config.Mapping), lanes[f.System]), StringComparer.Ordinal);
         _scripts = [.. flows.Values.Select(f => f.Scripts)];
         _flowSystems = config.Flows.ToDictionary(f => f.Name, f => f.System, StringComparer.Ordinal);
-        _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"));
+        _health = new JournalHealth(time, logging.CreateLogger("Lockstep.Journal"));
+        _health.WriterFailed += writer =>
+        {
+            if (writer == JournalWriter.Intake) _checkWake.Writer.TryWrite(true);
+        };
+        _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"), health: _health, secrets: config.Secrets);
         Func<string, Event, Event>? stamp = null;
         if (config.Sync.Count > 0)
         {
@@ -78,7 +85,7 @@ public sealed class LockstepEngine : IAsyncDisposable
             stamp = gate.Stamp;
         }
         var pairFlows = config.Sync.SelectMany(p => new[] { p.Source.Flow, p.Target.Flow }).ToHashSet(StringComparer.Ordinal);
-        _loop = new DeliveryLoop(journal.Queue, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows);
+        _loop = new DeliveryLoop(journal.Queue, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows, _health);
         _loop.Committed += batch => Delivered?.Invoke(batch);
         _notices = new Notifications.NoticeBoard(
             [.. config.Notify.Where(c => notifiers?.ContainsKey(c.Name) == true).Select(c => (c, notifiers![c.Name]))], time, logging.CreateLogger("Lockstep.Notifications"));
@@ -95,6 +102,9 @@ public sealed class LockstepEngine : IAsyncDisposable
             _conflictsWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
             _intake.ConflictsCommitted += () => _conflictsWake.Writer.TryWrite(true);
         }
+        _health.Changed += (writable, error) => _notices.Post(Notifications.NoticeKind.Journal, "journal",
+            writable ? "journal writable again" : "journal unwritable",
+            writable ? $"the journal takes writes again at {_time.GetUtcNow():O}" : $"the journal cannot be written since {_time.GetUtcNow():O}: {error}");
         foreach (var lane in _lanes)
             lane.CircuitChanged += (system, state) => _notices.Post(Notifications.NoticeKind.Circuit, system, $"circuit {state}", $"circuit {state} at {_time.GetUtcNow():O}");
 
@@ -158,6 +168,15 @@ public sealed class LockstepEngine : IAsyncDisposable
     /// <summary>True once the journal is open and migrated and the loops run.</summary>
     public bool Ready => Volatile.Read(ref _started) == 1;
 
+    /// <summary>
+    /// False while the journal cannot be written (a full disk, a read-only file): publishing answers 503 and delivery
+    /// outcomes wait in memory. It becomes true again by itself once a write succeeds.
+    /// </summary>
+    public bool JournalWritable => _health.Writable;
+
+    /// <summary>Whether the journal takes writes, what failed, and how many delivery outcomes wait to be committed.</summary>
+    public JournalStatus JournalStatus => _health.Status(_loop.Uncommitted);
+
     /// <summary>Raised after each committed batch of delivery outcomes.</summary>
     public event Action<IReadOnlyList<DeliveryCompletion>>? Delivered;
 
@@ -176,6 +195,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         foreach (var job in _jobs.Values) _schedules.Add(Task.Run(() => job.RunScheduleAsync(_stopping.Token), CancellationToken.None));
         foreach (var consumer in _subscriptions.Values) _schedules.Add(Task.Run(() => consumer.RunAsync(_stopping.Token), CancellationToken.None));
         _schedules.Add(Task.Run(() => _notices.RunAsync(_stopping.Token), CancellationToken.None));
+        _schedules.Add(Task.Run(() => CheckWritesAsync(_stopping.Token), CancellationToken.None));
         Volatile.Write(ref _started, 1);
     }
 
@@ -204,6 +224,8 @@ public sealed class LockstepEngine : IAsyncDisposable
         var now = _time.GetUtcNow();
         var lanes = _lanes.ToDictionary(l => l.Name, l => (l.Name, l.Circuit(now)), StringComparer.Ordinal);
         var report = StatusBuilder.Build(counters, _flowSystems.Keys, lanes, _flowSystems, now);
+        var journal = JournalStatus;
+        report = report with { Journal = journal, State = journal.State == JournalStatus.Ok ? report.State : SyncState.Failing };
         if (_reconcilers.Count > 0)
         {
             var flows = new SortedDictionary<string, TargetStatus>(report.Flows.ToDictionary(f => f.Key, f => f.Value), StringComparer.Ordinal);
@@ -284,6 +306,37 @@ public sealed class LockstepEngine : IAsyncDisposable
         await _intake.PublishAsync([new Event($"reconcileCompleted:{report.Flow}:{report.StartedAt.ToUnixTimeMilliseconds()}", "reconcileCompleted",
             "reconcile", report.Flow, report.StartedAt.ToUnixTimeMilliseconds(), Records.RecordOp.Upsert, data)], cancellationToken).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>
+    /// After intake failed to commit: checks, with backoff, whether the journal takes writes again, so readiness (which
+    /// turned publishers away) recovers by itself. Outcomes and claims need no check: they retry their own writes.
+    /// </summary>
+    private async Task CheckWritesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await _checkWake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                _checkWake.Reader.TryRead(out _);
+                for (var attempt = 0; _health.Failing(JournalWriter.Intake); attempt++)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 250 * Math.Pow(2, Math.Min(attempt, 8)))), _time, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await _journal.Intake.CheckWriteAsync(cancellationToken).ConfigureAwait(false);
+                        _health.Succeeded(JournalWriter.Intake);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        _health.Failed(JournalWriter.Intake, $"intake: {e.GetType().Name}: {Config.Secrets.Redact(e.Message)}");
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>Tells the notify channels about each conflict newly parked for an operator (one wake per commit that recorded any).</summary>

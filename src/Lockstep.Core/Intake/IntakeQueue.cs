@@ -9,7 +9,8 @@ namespace Lockstep.Intake;
 /// Group commit for intake: callers hand over their events and wait; one loop commits everything queued so far in one
 /// journal transaction (one fsync) and only then acknowledges each caller.
 /// </summary>
-internal sealed partial class IntakeQueue(IIntakeStore journal, WorkSignal work, ILogger logger, int maxEventsPerCommit = 4096)
+internal sealed partial class IntakeQueue(IIntakeStore journal, WorkSignal work, ILogger logger, int maxEventsPerCommit = 4096,
+    Status.JournalHealth? health = null, Configuration.SecretRedactor? secrets = null)
 {
     private readonly Channel<PendingAppend> _appends =
         Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -60,9 +61,13 @@ internal sealed partial class IntakeQueue(IIntakeStore journal, WorkSignal work,
             {
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.GetType().Name);
                 CommitFailed(logger, events.Count, e.GetType().Name);
-                foreach (var failed in batch) failed.Committed.TrySetException(e);
+                // Checkpoint: nothing of the batch is stored (one transaction). The callers hear "unavailable, retry" (503), never "accepted".
+                health?.Failed(Status.JournalWriter.Intake, $"intake: {e.GetType().Name}: {(secrets ?? Configuration.SecretRedactor.None).Redact(e.Message)}");
+                var unavailable = new JournalUnavailableException("the journal cannot commit right now (is its disk full or read-only?); nothing was stored", e);
+                foreach (var failed in batch) failed.Committed.TrySetException(unavailable);
                 continue;
             }
+            health?.Succeeded(Status.JournalWriter.Intake);
             // Checkpoint: committed. From here every caller in the batch may be told its events are accepted.
             var offset = 0;
             foreach (var done in batch)

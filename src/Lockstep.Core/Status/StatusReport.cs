@@ -1,11 +1,14 @@
 namespace Lockstep.Status;
 
-/// <summary>The whole engine at a glance: <c>synced</c> only when nothing is pending, in flight or dead anywhere.</summary>
+/// <summary>The whole engine at a glance: <c>synced</c> only when nothing is pending, in flight or dead anywhere and the journal takes writes.</summary>
 public sealed record StatusReport(
     string State,
     IReadOnlyDictionary<string, TargetStatus> Systems,
     IReadOnlyDictionary<string, TargetStatus> Flows)
 {
+    /// <summary>Whether the journal takes writes; while it does not, <see cref="State"/> is <c>failing</c>.</summary>
+    public JournalStatus? Journal { get; init; }
+
     /// <summary>Poll and webhook sources, when there are any.</summary>
     public IReadOnlyDictionary<string, Sources.SourceStatus>? Sources { get; init; }
 

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using Lockstep.Configuration;
 using Lockstep.Engines;
+using Lockstep.Events;
 using Lockstep.Host.Security;
+using Lockstep.Intake;
+using Lockstep.Sources;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -79,7 +82,9 @@ public static class LockstepEndpoints
         }).WithMetadata(viewer);
         app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
         app.MapGet("/health/ready", (LockstepEngine engine) =>
-            engine.Ready ? Results.Json(new { status = "ready" }) : Results.Json(new { status = "starting" }, statusCode: 503));
+            !engine.Ready ? Results.Json(new { status = "starting" }, statusCode: 503)
+            : !engine.JournalWritable ? Results.Json(new { status = "journal-unwritable", journal = engine.JournalStatus }, ApiJson.Options, statusCode: 503)
+            : Results.Json(new { status = "ready" }));
         return app;
     }
 
@@ -113,7 +118,15 @@ public static class LockstepEndpoints
                 return Problems.Of(400, "Invalid events", more == 0 ? $"{errors.Count} problem(s); nothing was stored"
                     : $"{errors.Count} problem(s); nothing was stored. The first {errors.Listed.Count} are listed, {more} more are not", errors.Listed);
             }
-            var result = await engine.PublishAsync(events, ct);
+            AppendResult result;
+            try
+            {
+                result = await engine.PublishAsync(events, ct);
+            }
+            catch (JournalUnavailableException e)
+            {
+                return Problems.JournalUnavailable(e.RetryAfter);
+            }
             return Results.Json(new PublishResponse(result.Accepted + result.Stale, result.Duplicates, result.Stale), ApiJson.Options, statusCode: 202);
         }
     }
@@ -147,7 +160,15 @@ public static class LockstepEndpoints
         // The raw bytes are verified and journaled: never a re-serialisation.
         var receiving = engine.ReceiveWebhookAsync(source, name => headers.TryGetValue(name, out var v) ? v.ToString() : null, body, ct);
         if (receiving is null) return Problems.NotFound($"no webhook source named '{source}'");
-        var outcome = await receiving;
+        WebhookOutcome outcome;
+        try
+        {
+            outcome = await receiving;
+        }
+        catch (JournalUnavailableException e)
+        {
+            return Problems.JournalUnavailable(e.RetryAfter);
+        }
         return outcome.Status switch
         {
             401 => Problems.Of(401, "Invalid signature", outcome.Error ?? "the signature does not verify", [new FieldError(null, "webhook-signature", outcome.Error ?? "invalid")]),

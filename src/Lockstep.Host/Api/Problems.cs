@@ -14,6 +14,20 @@ internal static class Problems
 
     public static IResult NotFound(string what) => Of(StatusCodes.Status404NotFound, "Not found", what);
 
+    /// <summary>503 with Retry-After: the journal cannot commit (disk full, read-only), so nothing of the request was stored.</summary>
+    public static IResult JournalUnavailable(TimeSpan retryAfter) =>
+        new WithRetryAfter(Of(StatusCodes.Status503ServiceUnavailable, "Journal unavailable",
+            "the journal cannot be written right now (is its disk full or read-only?); nothing was stored: retry later"), retryAfter);
+
+    private sealed class WithRetryAfter(IResult inner, TimeSpan retryAfter) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+
     private static string Slug(string title) => title.ToLowerInvariant().Replace(' ', '-');
 
     internal sealed record Problem(string Type, string Title, int Status, string Detail, IReadOnlyList<FieldError>? Errors);

@@ -34,6 +34,9 @@ internal sealed class LockstepMetrics
         var outOfOrder = factory.CreateCounter("lockstep_source_out_of_order_total",
             "Records a poll source reported with new content under a version not newer than the last one seen (delivered as the newest state), by source.",
             new CounterConfiguration { LabelNames = ["source"] });
+        var writable = factory.CreateGauge("lockstep_journal_writable", "1 while the journal takes writes, 0 while it cannot be written (disk full, read-only): publishing answers 503 then.");
+        var uncommitted = factory.CreateGauge("lockstep_uncommitted_outcomes", "Delivery outcomes waiting in memory to be committed to the journal.");
+        var failedWrites = factory.CreateCounter("lockstep_journal_write_failures_total", "Journal writes (intake, outcomes, claims) that failed.");
         engine.Delivered += Record;
         _registry.AddBeforeCollectCallback(async cancellationToken =>
         {
@@ -43,6 +46,10 @@ internal sealed class LockstepMetrics
             events.WithLabels("stale").IncTo(counters.Stale);
             polls.IncTo(counters.PollRuns);
             reconciles.IncTo(counters.ReconcileRuns);
+            var journal = engine.JournalStatus;
+            writable.Set(journal.State == Status.JournalStatus.Ok ? 1 : 0);
+            uncommitted.Set(journal.UncommittedOutcomes);
+            failedWrites.IncTo(journal.FailedWrites);
             var status = await engine.StatusAsync(cancellationToken);
             foreach (var (name, flow) in status.Flows)
             {

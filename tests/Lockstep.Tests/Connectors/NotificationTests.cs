@@ -97,7 +97,7 @@ public sealed class NotificationTests
 
         var errors = Assert.Throws<Lockstep.Configuration.ConfigException>(() => TestEngine.Load(yaml, folder.Path)).Errors.Select(e => e.ToString()).ToList();
 
-        Assert.Contains(errors, e => e.Contains("notify.ops-hook.on: 'gossip' is not a notice kind (dead, circuit, drift, source, conflict)", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("notify.ops-hook.on: 'gossip' is not a notice kind (dead, circuit, drift, source, conflict, journal)", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("notify.ops-hook.driftAbove:", StringComparison.Ordinal));
         Assert.Equal(2, errors.Count);
     }
