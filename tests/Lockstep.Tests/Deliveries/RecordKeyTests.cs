@@ -143,6 +143,85 @@ public sealed class RecordKeyTests
     }
 
     [Fact]
+    public async Task A_connector_that_throws_while_building_a_request_dead_letters_that_record_and_leaves_the_circuit_closed()
+    {
+        var seen = new ConcurrentQueue<string>();
+        var arrived = new Signal();
+        await using var target = await PartnerServer.StartAsync(app => app.MapPut("/forms/{key}", (string key) =>
+        {
+            seen.Enqueue(key);
+            arrived.Pulse();
+            return Results.Ok();
+        }));
+        var yaml = $$"""
+            storage: sqlite:lockstep.db
+            systems:
+              forms:
+                type: forms
+                circuit: { minimumThroughput: 2, failureRatio: 0.5, breakDuration: 10m, maxBreakDuration: 10m, samplingDuration: 10m }
+            flows:
+              permits-to-forms:
+                on: [permitApproved]
+                to: forms
+                map: (p) => ({ url: p.status === 'broken' ? 'http://[not-a-host/' : '{{target.Url}}/forms/' + p.id })
+                retry: { maxAttempts: 100, initialDelay: 1s, maxDelay: 1s }
+            """;
+        await using var engine = await TestEngine.StartAsync(yaml, _time, extraFactories: [new FormsConnector()]);
+
+        await engine.PublishAsync([.. Enumerable.Range(1, 3).Select(i => TestEngine.Permit($"B-{i}", 1, status: "broken"))]);
+        await Eventually.WaitAsync(async () => (await engine.StatusAsync()).Systems["forms"].Dead == 3, "the broken records dead-lettered",
+            limit: TimeSpan.FromSeconds(20), signal: engine.Committed);
+        await engine.PublishAsync([.. Enumerable.Range(1, 5).Select(i => TestEngine.Permit($"P-{i}", 1))]);
+        await Eventually.WaitAsync(() => seen.Count == 5, "the other records at the target", limit: TimeSpan.FromSeconds(20), signal: arrived);
+
+        var dead = await engine.Engine.DeadLetters.ListAsync(null, null, 10, CancellationToken.None);
+        Assert.All(dead, d => Assert.Equal(1, d.Attempts));
+        Assert.All(dead, d => Assert.StartsWith("the request cannot be built: UriFormatException", d.Error));
+        Assert.Equal("closed", (await engine.StatusAsync()).Systems["forms"].Circuit);
+    }
+
+    /// <summary>An application's own connector: PUTs each record to the URL its mapping names, building the URI itself.</summary>
+    private sealed class FormsConnector : Lockstep.Connectors.IConnectorFactory, Lockstep.Connectors.IConnector
+    {
+        private readonly HttpClient _client = new();
+
+        public string Type => "forms";
+
+        public IReadOnlyCollection<string> SystemKeys { get; } = [];
+
+        public IReadOnlyCollection<string> FlowKeys { get; } = [];
+
+        public object? BindSystem(Lockstep.Configuration.ConfigSection system) => null;
+
+        public object? BindFlow(Lockstep.Configuration.ConfigSection flow, Lockstep.Configuration.SystemDefinition system) => null;
+
+        public Lockstep.Connectors.IConnector Create(Lockstep.Configuration.SystemDefinition system, Lockstep.Connectors.ConnectorContext context) => this;
+
+        public Lockstep.Sources.ISource CreateSource(Lockstep.Sources.SourceDefinition source, Lockstep.Configuration.SystemDefinition system, Lockstep.Connectors.ConnectorContext context) =>
+            throw new NotSupportedException("not a source");
+
+        public string? CannotReconcile(Lockstep.Configuration.FlowDefinition flow) => "forms cannot be read back";
+
+        public async ValueTask<Lockstep.Connectors.ConnectorResult> ApplyAsync(Lockstep.Deliveries.Delivery delivery, Lockstep.Configuration.FlowDefinition flow,
+            ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+        {
+            var url = new Uri(System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("url").GetString()!);
+            using var response = await _client.PutAsync(url, new ByteArrayContent(body.ToArray()), cancellationToken);
+            return response.IsSuccessStatusCode ? Lockstep.Connectors.ConnectorResult.Success((int)response.StatusCode)
+                : Lockstep.Connectors.ConnectorResult.Transient($"HTTP {(int)response.StatusCode}", (int)response.StatusCode);
+        }
+
+        public ValueTask<Lockstep.Connectors.TargetRead> ReadAsync(Lockstep.Deliveries.Delivery delivery, Lockstep.Configuration.FlowDefinition flow, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(Lockstep.Connectors.TargetRead.Failed("forms cannot be read back"));
+
+        public ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task A_record_that_keeps_failing_does_not_hold_back_the_records_published_after_it()
     {
         await using var registry = await SampleRegistry.StartAsync(failureRate: 0);

@@ -36,20 +36,22 @@ internal sealed class TestEngine : IAsyncDisposable
     /// <summary>Pulses after every committed batch of delivery outcomes.</summary>
     public Signal Committed { get; } = new();
 
-    public static LockstepConfig Load(string yaml, string folder, IReadOnlyDictionary<string, string>? environment = null) =>
-        new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories, name => environment?.GetValueOrDefault(name))
+    public static LockstepConfig Load(string yaml, string folder, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<Lockstep.Connectors.IConnectorFactory>? extraFactories = null) =>
+        new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories.Concat(extraFactories ?? []), name => environment?.GetValueOrDefault(name))
             .Parse(yaml, Path.Combine(folder, "lockstep.yaml"));
 
-    public static async Task<TestEngine> StartAsync(string yaml, TimeProvider time, IReadOnlyDictionary<string, string>? environment = null, TempFolder? folder = null)
+    /// <param name="extraFactories">Connector families of the test's own, next to the built-in ones.</param>
+    public static async Task<TestEngine> StartAsync(string yaml, TimeProvider time, IReadOnlyDictionary<string, string>? environment = null, TempFolder? folder = null,
+        IEnumerable<Lockstep.Connectors.IConnectorFactory>? extraFactories = null)
     {
         var ownsFolder = folder is null;
         folder ??= new TempFolder();
-        var config = Load(yaml, folder.Path, environment);
+        var config = Load(yaml, folder.Path, environment, extraFactories);
         var logs = new CapturingLoggerProvider();
         var logging = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         var journal = new SqliteJournal(config.SqlitePath!, new FlowRouter(config.Flows), config.Delivery, time) { Sensitive = JournalKeyFile.For(config, config.SqlitePath!) };
         var context = new Lockstep.Connectors.ConnectorContext(time, logging, config.Secrets);
-        var factories = LockstepServiceCollectionExtensions.ConnectorFactories.ToDictionary(f => f.Type);
+        var factories = LockstepServiceCollectionExtensions.ConnectorFactories.Concat(extraFactories ?? []).ToDictionary(f => f.Type);
         var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context));
         var engine = new LockstepEngine(config, journal, journal, journal, connectors, LockstepServiceCollectionExtensions.CreateSources(config, context), time, logging,
             LockstepServiceCollectionExtensions.CreateNotifiers(config, context), LockstepServiceCollectionExtensions.CreateSubscriptions(config, context));
