@@ -39,12 +39,20 @@ internal sealed class CalDavConnector(SystemDefinition system, CalDavSystemOptio
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var uid = Uid(delivery);
-        var url = options.EventUrl(uid);
         try
         {
+            var url = options.EventUrl(uid);
             return delivery.Op == RecordOp.Delete
                 ? await DeleteAsync(uid, url, delivery, flow, cancellationToken).ConfigureAwait(false)
                 : await PutAsync(uid, url, delivery, flow, body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Http.UnsendableRequestException e)
+        {
+            return ConnectorResult.Permanent(Redact(e.Message));
+        }
+        catch (Exception e) when (ConnectorResult.IsRequestFault(e))
+        {
+            return ConnectorResult.Unsendable(Redact(e.Message));
         }
         catch (HttpRequestException e)
         {
@@ -129,13 +137,14 @@ internal sealed class CalDavConnector(SystemDefinition system, CalDavSystemOptio
         if (delivery is not null)
         {
             request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
-            foreach (var (name, value) in flow!.Headers) request.Headers.TryAddWithoutValidation(name, Http.Templates.Render(value, delivery, escape: false));
+            foreach (var (name, value) in flow!.Headers) request.Headers.TryAddWithoutValidation(name, Http.Templates.Render(value, delivery));
         }
         if (options.Auth is { } auth)
         {
             request.Headers.Remove(auth.Header);
             request.Headers.TryAddWithoutValidation(auth.Header, auth.Value.Reveal());
         }
+        Http.UnsendableRequestException.ThrowIfUnsendable(request);
         return request;
     }
 

@@ -1,4 +1,5 @@
 using Lockstep.Connectors.Http;
+using Lockstep.Records;
 
 namespace Lockstep.Connectors.CalDav;
 
@@ -6,5 +7,5 @@ namespace Lockstep.Connectors.CalDav;
 internal sealed record CalDavSystemOptions(Uri Calendar, HttpAuth? Auth)
 {
     /// <summary>Where the event with this UID lives: <c>{calendar}/{uid}.ics</c>, the UID escaped as one path segment.</summary>
-    public Uri EventUrl(string uid) => new(Calendar, Uri.EscapeDataString(uid) + ".ics");
+    public Uri EventUrl(string uid) => new(Calendar, KeyEncoder.Encode(uid) + ".ics");
 }

@@ -23,12 +23,20 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         if (operation is null && delivery.Op == RecordOp.Upsert) return ConnectorResult.Permanent("the flow has no upsert operation (only 'batch')");
         if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
 
-        var url = _http.Resolve(operation.RenderPath(delivery));
         HttpResponseMessage response;
         try
         {
+            var url = _http.Resolve(operation.RenderPath(delivery));
             response = await _http.SendAsync(static s => Build(s.Operation, s.Url, s.Delivery, s.Flow, s.Body),
                 (Operation: operation, Url: url, Delivery: delivery, Flow: flow, Body: body), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UnsendableRequestException e)
+        {
+            return ConnectorResult.Permanent(Redact(e.Message));
+        }
+        catch (Exception e) when (ConnectorResult.IsRequestFault(e))
+        {
+            return ConnectorResult.Unsendable(Redact(e.Message));
         }
         catch (HttpRequestException e)
         {
@@ -55,7 +63,7 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
             request.Content.Headers.ContentType = Json;
         }
         request.Headers.TryAddWithoutValidation("Idempotency-Key", delivery.IdempotencyKey);
-        foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
+        foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery));
         return request;
     }
 
@@ -76,12 +84,37 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
 
     /// <summary>
     /// One request with the mapped records as a JSON array, and their idempotency keys, in the same order, in
-    /// <c>Idempotency-Keys</c> (comma-separated, each URL-escaped). The answer applies to every record in it.
+    /// <c>Idempotency-Keys</c> (comma-separated, each percent-encoded once more, so a receiver that decodes each gets the
+    /// record's <c>Idempotency-Key</c>). The answer applies to every record in it.
     /// </summary>
     public async ValueTask<IReadOnlyList<ConnectorResult>> ApplyBatchAsync(IReadOnlyList<BatchItem> items, FlowDefinition flow, CancellationToken cancellationToken)
     {
         var operation = ((HttpFlowOptions)flow.Settings!).Batch!;
         var url = _http.Resolve(operation.Path);
+        // A record whose key cannot be written is its own failure; the rest of the batch goes without it.
+        var results = new ConnectorResult[items.Count];
+        var keys = new List<string>(items.Count);
+        var sendable = new List<int>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            try
+            {
+                keys.Add(KeyEncoder.Encode(items[i].Delivery.IdempotencyKey));
+                sendable.Add(i);
+            }
+            catch (ArgumentException e)
+            {
+                results[i] = ConnectorResult.Unsendable(Redact(e.Message));
+            }
+        }
+        if (sendable.Count == 0) return results;
+        var result = await SendBatchAsync(operation, url, [.. sendable.Select(i => items[i])], string.Join(',', keys), flow, cancellationToken).ConfigureAwait(false);
+        foreach (var i in sendable) results[i] = result;
+        return results;
+    }
+
+    private async Task<ConnectorResult> SendBatchAsync(HttpOperation operation, Uri url, IReadOnlyList<BatchItem> items, string keys, FlowDefinition flow, CancellationToken cancellationToken)
+    {
         var length = 2 + items.Sum(i => i.Body.Length + 1);
         var body = new byte[length];
         var at = 0;
@@ -93,7 +126,6 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
             at += items[i].Body.Length;
         }
         body[at++] = (byte)']';
-        var keys = string.Join(',', items.Select(i => Uri.EscapeDataString(i.Delivery.IdempotencyKey)));
         HttpRequestMessage Build()
         {
             var request = new HttpRequestMessage(operation.Method, url) { Content = new ByteArrayContent(body, 0, at) };
@@ -113,6 +145,10 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
             using var response = await _http.SendAsync(Build, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             result = await ClassifyAsync(response, cancellationToken).ConfigureAwait(false);
         }
+        catch (UnsendableRequestException e)
+        {
+            result = ConnectorResult.Permanent(Redact(e.Message));
+        }
         catch (HttpRequestException e)
         {
             result = ConnectorResult.Transient(Redact($"network error: {e.Message}"));
@@ -121,22 +157,28 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         {
             result = TokenFailure(e);
         }
-        var results = new ConnectorResult[items.Count];
-        Array.Fill(results, result);
-        return results;
+        return result;
     }
 
     public async ValueTask<TargetRead> ReadAsync(Delivery delivery, FlowDefinition flow, CancellationToken cancellationToken)
     {
         var settings = (HttpFlowOptions)flow.Settings!;
         if (settings.Get is null) return TargetRead.Failed("the flow has no 'get' operation");
-        var url = _http.Resolve(settings.Get.RenderPath(delivery));
         try
         {
+            var url = _http.Resolve(settings.Get.RenderPath(delivery));
             using var response = await _http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone) return TargetRead.Missing;
             if (!response.IsSuccessStatusCode) return TargetRead.Failed(Redact($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"));
             return TargetRead.Found(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (UnsendableRequestException e)
+        {
+            return TargetRead.Failed(Redact(e.Message));
+        }
+        catch (Exception e) when (ConnectorResult.IsRequestFault(e))
+        {
+            return TargetRead.Failed(Redact($"the request cannot be built: {e.Message}"));
         }
         catch (HttpRequestException e)
         {

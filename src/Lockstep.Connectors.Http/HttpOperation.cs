@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Lockstep.Deliveries;
+using Lockstep.Records;
 
 namespace Lockstep.Connectors.Http;
 
@@ -36,10 +37,13 @@ internal sealed partial class HttpOperation
         return new HttpOperation(new HttpMethod(parts[0].ToUpperInvariant()), parts[1]);
     }
 
-    public string RenderPath(Delivery delivery) => Templates.Render(Path, delivery, escape: true);
+    public string RenderPath(Delivery delivery) => Templates.Render(Path, delivery);
 }
 
-/// <summary>Fills <c>{key}</c>, <c>{entity}</c>, <c>{version}</c>, <c>{flow}</c> in paths and header values.</summary>
+/// <summary>
+/// Fills <c>{key}</c>, <c>{entity}</c>, <c>{version}</c>, <c>{flow}</c> in paths and header values, each written with
+/// <see cref="KeyEncoder"/> (percent-encoded UTF-8), the same in a path as in a header.
+/// </summary>
 internal static partial class Templates
 {
     private static readonly string[] Known = ["key", "entity", "version", "flow"];
@@ -47,20 +51,19 @@ internal static partial class Templates
     public static string? Unknown(string template) =>
         Placeholder().Matches(template).Select(m => m.Groups[1].Value).FirstOrDefault(name => !Known.Contains(name));
 
-    public static string Render(string template, Delivery d, bool escape)
+    public static string Render(string template, Delivery d)
     {
         if (!template.Contains('{', StringComparison.Ordinal)) return template;
         return Placeholder().Replace(template, m =>
         {
-            var value = m.Groups[1].Value switch
+            return m.Groups[1].Value switch
             {
-                "key" => d.Key,
-                "entity" => d.Entity,
+                "key" => KeyEncoder.Encode(d.Key),
+                "entity" => KeyEncoder.Encode(d.Entity),
                 "version" => d.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "flow" => d.Flow,
+                "flow" => KeyEncoder.Encode(d.Flow),
                 _ => m.Value,
             };
-            return escape ? Uri.EscapeDataString(value) : value;
         });
     }
 

@@ -61,7 +61,8 @@ internal sealed class HttpSystemClient : IDisposable
     /// <summary>
     /// Sends the request <paramref name="build"/> makes, with headers and credentials. With OAuth2, a 401 drops the
     /// token and the request is built and sent once more with a fresh one. Throws <see cref="OAuth2TokenException"/>
-    /// when no token could be had, and <see cref="HttpRequestException"/> on network errors.
+    /// when no token could be had, <see cref="UnsendableRequestException"/> when a header cannot be sent, and
+    /// <see cref="HttpRequestException"/> on network errors.
     /// </summary>
     public Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> build, HttpCompletionOption completion, CancellationToken cancellationToken) =>
         SendAsync(static build => build(), build, completion, cancellationToken);
@@ -80,6 +81,7 @@ internal sealed class HttpSystemClient : IDisposable
                 request.Headers.Remove("Authorization");
                 request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
             }
+            UnsendableRequestException.ThrowIfUnsendable(request);
             var response = await Client.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.Unauthorized || token is null || attempt > 1) return response;
             response.Dispose();

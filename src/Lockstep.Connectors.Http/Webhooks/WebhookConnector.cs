@@ -25,16 +25,31 @@ internal sealed class WebhookConnector(SystemDefinition system, WebhookOptions o
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         if (_gone) return ConnectorResult.Permanent("the subscriber answered 410 Gone earlier: it is disabled until Lockstep restarts", 410);
-        var payload = Payload(delivery, body);
-        var timestamp = context.Time.GetUtcNow().ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, options.Url) { Content = new ByteArrayContent(payload) };
-        request.Content.Headers.ContentType = Json;
-        request.Headers.TryAddWithoutValidation("webhook-id", delivery.IdempotencyKey);
-        request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
-        request.Headers.TryAddWithoutValidation("webhook-signature",
-            string.Join(' ', options.Secrets.Select(s => WebhookCheck.Sign(s.Reveal(), delivery.IdempotencyKey, timestamp, payload))));
-        foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery, escape: false));
-        _http.Prepare(request);
+        using var request = new HttpRequestMessage(HttpMethod.Post, options.Url);
+        try
+        {
+            // The id is the idempotency key, percent-encoded like every key in a header; the signature covers it as sent.
+            var id = delivery.IdempotencyKey;
+            var payload = Payload(delivery, body);
+            var timestamp = context.Time.GetUtcNow().ToUnixTimeSeconds();
+            request.Content = new ByteArrayContent(payload);
+            request.Content.Headers.ContentType = Json;
+            request.Headers.TryAddWithoutValidation("webhook-id", id);
+            request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
+            request.Headers.TryAddWithoutValidation("webhook-signature",
+                string.Join(' ', options.Secrets.Select(s => WebhookCheck.Sign(s.Reveal(), id, timestamp, payload))));
+            foreach (var (name, value) in flow.Headers) request.Headers.TryAddWithoutValidation(name, Templates.Render(value, delivery));
+            _http.Prepare(request);
+            UnsendableRequestException.ThrowIfUnsendable(request);
+        }
+        catch (UnsendableRequestException e)
+        {
+            return ConnectorResult.Permanent(context.Secrets.Redact(e.Message) ?? "");
+        }
+        catch (Exception e) when (ConnectorResult.IsRequestFault(e))
+        {
+            return ConnectorResult.Unsendable(context.Secrets.Redact(e.Message) ?? "");
+        }
         try
         {
             using var response = await _http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);

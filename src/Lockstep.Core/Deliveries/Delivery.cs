@@ -9,9 +9,13 @@ public sealed record Delivery(
 {
     /// <summary>
     /// The deterministic key every request for this version carries, so a retry never applies twice. A reconciliation
-    /// resend (<see cref="Repair"/> is its run) is keyed apart: the target must apply it again to repair drift.
+    /// resend (<see cref="Repair"/> is its run) is keyed apart: the target must apply it again to repair drift. Flow,
+    /// entity and key are percent-encoded (<see cref="KeyEncoder"/>), so the key is ASCII and ':' only separates;
+    /// it throws <see cref="ArgumentException"/> for a key that is not valid Unicode.
     /// </summary>
-    public string IdempotencyKey => Repair == 0 ? $"{Flow}:{Entity}:{Key}:{Version}" : $"{Flow}:{Entity}:{Key}:{Version}:repair-{Repair}";
+    public string IdempotencyKey => Repair == 0
+        ? KeyEncoder.IdempotencyKey(Flow, Entity, Key, Version)
+        : $"{KeyEncoder.IdempotencyKey(Flow, Entity, Key, Version)}:repair-{Repair.ToString(global::System.Globalization.CultureInfo.InvariantCulture)}";
 
     /// <summary>The W3C traceparent of the intake span that committed the event; the delivery span links to it.</summary>
     public string? TraceParent { get; init; }

@@ -11,13 +11,17 @@ namespace Lockstep.Deliveries;
 /// <summary>
 /// One system's lane: its connector behind a Polly pipeline (circuit breaker around an attempt timeout), its concurrency
 /// limit, and how much more the delivery loop may claim for it now. While the circuit is open nothing is claimed; once
-/// the break is over one delivery is claimed as the probe.
+/// the break is over one delivery is claimed as the probe. The circuit counts the system's failures, not one record's:
+/// an attempt whose failure would be the record's own (<see cref="RecordFailures"/>) runs outside it, with the timeout
+/// only, and a request that cannot be built is permanent for its record and never counted.
 /// </summary>
 internal sealed partial class SystemLane : IAsyncDisposable
 {
     private readonly SemaphoreSlim _slots;
     private readonly TokenBucketRateLimiter? _rate;
     private readonly ResiliencePipeline<ConnectorResult> _pipeline;
+    private readonly ResiliencePipeline<ConnectorResult> _outsideCircuit;
+    private readonly RecordFailures _failures;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private int _claimed;
@@ -59,8 +63,9 @@ internal sealed partial class SystemLane : IAsyncDisposable
                 BreakDurationGenerator = args => ValueTask.FromResult(TimeSpan.FromMilliseconds(Math.Min(
                     circuit.BreakDuration.TotalMilliseconds * Math.Pow(2, Math.Min(args.HalfOpenAttempts, 20)),
                     circuit.MaxBreakDuration.TotalMilliseconds))),
-                ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Exception is not null and not OperationCanceledException || args.Outcome.Result.Kind == ResultKind.Transient),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e
+                    ? e is not OperationCanceledException && !ConnectorResult.IsRequestFault(e)
+                    : args.Outcome.Result.Kind == ResultKind.Transient),
                 OnOpened = args =>
                 {
                     Volatile.Write(ref _openUntilTicks, (_time.GetUtcNow() + args.BreakDuration).UtcTicks);
@@ -89,6 +94,8 @@ internal sealed partial class SystemLane : IAsyncDisposable
             })
             .AddTimeout(system.Timeout)
             .Build();
+        _outsideCircuit = new ResiliencePipelineBuilder<ConnectorResult> { TimeProvider = time }.AddTimeout(system.Timeout).Build();
+        _failures = new RecordFailures(circuit.SamplingDuration, time);
     }
 
     /// <summary>Raised when the circuit opens or closes, with the new state's name.</summary>
@@ -145,12 +152,18 @@ internal sealed partial class SystemLane : IAsyncDisposable
         using var activity = Telemetry.LockstepActivities.Source.StartActivity("lockstep.connector");
         activity?.SetTag("lockstep.system", System.Name);
         activity?.SetTag("lockstep.connector", System.Type);
+        // While the circuit is open every attempt goes through it (and is turned back); otherwise a record failing on its
+        // own is tried outside it, so its outcome neither opens nor closes the circuit.
+        var circuit = Circuit(_time.GetUtcNow());
+        var outside = circuit != CircuitState.Open && _failures.IsOwn(delivery, circuit == CircuitState.Closed);
         try
         {
-            var result = await _pipeline.ExecuteAsync(
+            var result = await (outside ? _outsideCircuit : _pipeline).ExecuteAsync(
                 static (state, token) => state.Connector.ApplyAsync(state.Delivery, state.Flow, state.Body, token),
                 (Connector, Delivery: delivery, Flow: flow, Body: body),
                 cancellationToken).ConfigureAwait(false);
+            if (result.Kind == ResultKind.Success) _failures.Succeeded(delivery);
+            else if (result.Kind == ResultKind.Transient && !outside) _failures.Failed(delivery);
             return new LaneResult(result, null);
         }
         catch (BrokenCircuitException e)
@@ -159,10 +172,16 @@ internal sealed partial class SystemLane : IAsyncDisposable
         }
         catch (TimeoutRejectedException)
         {
+            if (!outside) _failures.Failed(delivery);
             return new LaneResult(ConnectorResult.Transient($"timed out after {Durations.Format(System.Timeout)}"), null);
+        }
+        catch (Exception e) when (ConnectorResult.IsRequestFault(e))
+        {
+            return new LaneResult(ConnectorResult.Unsendable($"{e.GetType().Name}: {e.Message}"), null);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            if (!outside) _failures.Failed(delivery);
             return new LaneResult(ConnectorResult.Transient($"{e.GetType().Name}: {e.Message}"), null);
         }
         finally
@@ -196,6 +215,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
             }, call, cancellationToken).ConfigureAwait(false);
             var outcomes = new LaneResult[items.Count];
             for (var i = 0; i < outcomes.Length; i++) outcomes[i] = new LaneResult(call.Results![i], null);
+            if (call.Results!.Any(r => r.Kind == ResultKind.Success)) _failures.Succeeded(null);
             return outcomes;
         }
         catch (BrokenCircuitException e)
@@ -205,6 +225,10 @@ internal sealed partial class SystemLane : IAsyncDisposable
         catch (TimeoutRejectedException)
         {
             return Same(items.Count, new LaneResult(ConnectorResult.Transient($"timed out after {Durations.Format(System.Timeout)}"), null));
+        }
+        catch (Exception e) when (ConnectorResult.IsRequestFault(e))
+        {
+            return Same(items.Count, new LaneResult(ConnectorResult.Unsendable($"{e.GetType().Name}: {e.Message}"), null));
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

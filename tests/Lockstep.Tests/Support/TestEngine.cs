@@ -38,22 +38,24 @@ internal sealed class TestEngine : IAsyncDisposable
     /// <summary>The journal file of a config (<c>storage: sqlite:PATH</c>).</summary>
     public static string JournalPath(LockstepConfig config) => Storage.Sqlite.SqliteJournalProvider.PathOf(config);
 
-    public static LockstepConfig Load(string yaml, string folder, IReadOnlyDictionary<string, string>? environment = null) =>
-        new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories, name => environment?.GetValueOrDefault(name))
+    public static LockstepConfig Load(string yaml, string folder, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<Lockstep.Connectors.IConnectorFactory>? extraFactories = null) =>
+        new ConfigLoader(LockstepServiceCollectionExtensions.ConnectorFactories.Concat(extraFactories ?? []), name => environment?.GetValueOrDefault(name))
             .Parse(yaml, Path.Combine(folder, "lockstep.yaml"));
 
-    public static async Task<TestEngine> StartAsync(string yaml, TimeProvider time, IReadOnlyDictionary<string, string>? environment = null, TempFolder? folder = null)
+    /// <param name="extraFactories">Connector families of the test's own, next to the built-in ones.</param>
+    public static async Task<TestEngine> StartAsync(string yaml, TimeProvider time, IReadOnlyDictionary<string, string>? environment = null, TempFolder? folder = null,
+        IEnumerable<Lockstep.Connectors.IConnectorFactory>? extraFactories = null)
     {
         var ownsFolder = folder is null;
         folder ??= new TempFolder();
-        var config = Load(yaml, folder.Path, environment);
+        var config = Load(yaml, folder.Path, environment, extraFactories);
         var logs = new CapturingLoggerProvider();
         var logging = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         // Built by the one composition root, as `lockstep run` builds it; only the clock and the log sink are the test's.
         var services = new ServiceCollection();
         services.AddSingleton(time);
         services.AddSingleton(logging);
-        services.AddLockstep(config);
+        services.AddLockstep(config, extraFactories);
         var engine = services.BuildServiceProvider().GetRequiredService<LockstepEngine>();
         await engine.StartAsync(CancellationToken.None);
         return new TestEngine(engine, config, folder, logs, ownsFolder);
