@@ -14,12 +14,6 @@ internal sealed class Commands : IDisposable
         SyncFull = Make(connection, "PRAGMA synchronous=FULL");
         EventExists = Make(connection, "SELECT 1 FROM events WHERE id = $id", "$id");
         RecordVersion = Make(connection, "SELECT version FROM records WHERE entity = $entity AND key = $key", "$entity", "$key");
-        // A batch's look-ups in one statement each: the stored ids among its ids, the heads of its records.
-        StoredIds = Make(connection, "SELECT e.id FROM json_each($ids) j CROSS JOIN events e ON e.id = j.value", "$ids");
-        RecordHeads = Make(connection, """
-            SELECT r.entity, r.key, r.version FROM json_each($keys) j
-            CROSS JOIN records r ON r.entity = json_extract(j.value, '$[0]') AND r.key = json_extract(j.value, '$[1]')
-            """, "$keys");
         EventContent = Make(connection, "SELECT version, op, data FROM events WHERE id = $id", "$id");
         LastReport = Make(connection, """
             SELECT version, op, data FROM events WHERE entity = $entity AND key = $key AND substr(id, 1, length($prefix)) = $prefix
@@ -152,9 +146,6 @@ internal sealed class Commands : IDisposable
     public SqliteCommand SyncFull { get; }
     public SqliteCommand EventExists { get; }
 
-    public SqliteCommand StoredIds { get; }
-
-    public SqliteCommand RecordHeads { get; }
     public SqliteCommand RecordVersion { get; }
     public SqliteCommand InsertEvent { get; }
     public SqliteCommand UpsertRecord { get; }

@@ -1,11 +1,10 @@
-using System.Text.Json;
 using Lockstep.Events;
 
 namespace Lockstep.Storage.Sqlite;
 
 /// <summary>
-/// The journal state one intake batch is decided against, loaded set-based: which of its ids are stored already, and the
-/// newest version of each of its records. Kept current as the batch's own events are stored.
+/// The journal state one intake batch is decided against: which of its ids are stored already, and the newest version of
+/// each of its records. Kept current as the batch's own events are stored.
 /// </summary>
 internal sealed class IntakeBatch
 {
@@ -22,27 +21,12 @@ internal sealed class IntakeBatch
     /// </summary>
     public static IntakeBatch Single { get; } = new(cached: false);
 
-    public static IntakeBatch Load(Commands commands, IReadOnlyList<Event> events)
-    {
-        if (events.Count == 1) return Single;
-        var batch = new IntakeBatch(cached: true);
-        var ids = new List<string>(events.Count);
-        var keys = new List<string[]>(events.Count);
-        foreach (var e in events)
-        {
-            if (e.Id.Length > 0 && batch._looked.Add(e.Id)) ids.Add(e.Id);
-            if (batch._heads.TryAdd((e.Entity, e.Key), null)) keys.Add([e.Entity, e.Key]);
-        }
-        using (var reader = commands.StoredIds.With(JsonSerializer.Serialize(ids)).ExecuteReader())
-        {
-            while (reader.Read()) batch._stored.Add(reader.GetString(0));
-        }
-        using (var reader = commands.RecordHeads.With(JsonSerializer.Serialize(keys)).ExecuteReader())
-        {
-            while (reader.Read()) batch._heads[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
-        }
-        return batch;
-    }
+    /// <summary>
+    /// The state for a batch, read as its events need it and kept current as they are stored. For an in-process SQLite
+    /// file a prepared point read per record is cheaper than loading the batch's ids and heads as a set (measured: see
+    /// bench/README.md, "Storage redesign"); a networked backend loads them as sets instead, one round trip per batch.
+    /// </summary>
+    public static IntakeBatch For(IReadOnlyList<Event> events) => events.Count == 1 ? Single : new IntakeBatch(cached: true);
 
     /// <summary>True when an event with this id is stored (loaded with the batch, stored by it, or looked up now).</summary>
     public bool IsStored(Commands commands, string id)

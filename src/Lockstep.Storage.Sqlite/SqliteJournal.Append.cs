@@ -15,10 +15,10 @@ public sealed partial class SqliteJournal
         return await WriteAsync((_, _, commands) => AppendBatch(commands, events, now, trace), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stores a batch inside the caller's transaction: its known ids and record heads are loaded in two statements.</summary>
+    /// <summary>Stores a batch inside the caller's transaction: each id and record head is read once per batch.</summary>
     private AppendStatus[] AppendBatch(Commands commands, IReadOnlyList<Event> events, long now, string? trace)
     {
-        var batch = IntakeBatch.Load(commands, events);
+        var batch = IntakeBatch.For(events);
         var statuses = new AppendStatus[events.Count];
         for (var i = 0; i < events.Count; i++) statuses[i] = Append(commands, events[i], now, batch, trace);
         return statuses;
