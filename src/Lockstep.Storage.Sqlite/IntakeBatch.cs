@@ -28,7 +28,7 @@ internal sealed class IntakeBatch
     /// </summary>
     public static IntakeBatch For(IReadOnlyList<Event> events) => events.Count == 1 ? Single : new IntakeBatch(cached: true);
 
-    /// <summary>True when an event with this id is stored (loaded with the batch, stored by it, or looked up now).</summary>
+    /// <summary>True when an event with this id is stored (by this batch, or found by a look-up now).</summary>
     public bool IsStored(Commands commands, string id)
     {
         if (!_cached) return commands.EventExists.With(id).ExecuteScalar() is not null;
