@@ -51,21 +51,21 @@ public sealed class FullDiskTests
             var refused = new List<string>();
 
             Assert.Equal(HttpStatusCode.Accepted, (await PublishAsync(http, "before", 3, acknowledged, refused)).Status);
-            await WaitSyncedAsync(http);
+            await HostProbe.WaitSyncedAsync(http);
             Fill(filler);
             var answers = new List<(HttpStatusCode Status, string? Type, string? RetryAfter)>();
             for (var round = 0; round < 50 && !answers.Any(a => a.Status == HttpStatusCode.ServiceUnavailable); round++)
                 answers.Add(await PublishAsync(http, $"full{round}-", 10, acknowledged, refused));
             var hookWhileFull = await PushAsync(http, "W-1");
-            var readyWhileFull = await ReadyAsync(http);
-            var statusWhileFull = await GetJsonAsync(http, "/api/status");
+            var readyWhileFull = await HostProbe.ReadyAsync(http);
+            var statusWhileFull = await HostProbe.GetJsonAsync(http, "/api/status");
             var metricsWhileFull = await http.GetStringAsync("/metrics");
             var cliWhileFull = await LockstepProcess.RunAsync(["status", "--url", app.ListeningUrl()]);
             File.Delete(filler);
-            await Eventually.WaitAsync(async () => (await ReadyAsync(http)).Status == HttpStatusCode.OK, "readiness back once the disk has room");
+            await Eventually.WaitAsync(async () => (await HostProbe.ReadyAsync(http)).Status == HttpStatusCode.OK, "readiness back once the disk has room");
             var after = await PublishAsync(http, "after", 3, acknowledged, refused);
             var hookAfter = await PushAsync(http, "W-2");
-            await WaitSyncedAsync(http);
+            await HostProbe.WaitSyncedAsync(http);
 
             Assert.All(answers, a => Assert.Contains(a.Status, new[] { HttpStatusCode.Accepted, HttpStatusCode.ServiceUnavailable }));
             var unavailable = answers.Last();
@@ -82,7 +82,7 @@ public sealed class FullDiskTests
             Assert.Contains("Journal unwritable", cliWhileFull.Output);
             Assert.Equal(HttpStatusCode.Accepted, after.Status);
             Assert.Equal(HttpStatusCode.Accepted, hookAfter.Status);
-            Assert.Equal("ok", (await GetJsonAsync(http, "/api/status")).GetProperty("journal").GetProperty("state").GetString());
+            Assert.Equal("ok", (await HostProbe.GetJsonAsync(http, "/api/status")).GetProperty("journal").GetProperty("state").GetString());
             // Everything acknowledged reached the target; nothing refused was stored.
             acknowledged.Add("W-2");
             Assert.Equal(acknowledged.Order(StringComparer.Ordinal), registry.Records.Keys.Order(StringComparer.Ordinal));
@@ -135,20 +135,4 @@ public sealed class FullDiskTests
         using var response = await http.SendAsync(request);
         return (response.StatusCode, response.Headers.RetryAfter?.ToString());
     }
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> ReadyAsync(HttpClient http)
-    {
-        using var response = await http.GetAsync("/health/ready");
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return (response.StatusCode, document.RootElement.Clone());
-    }
-
-    private static async Task<JsonElement> GetJsonAsync(HttpClient http, string path)
-    {
-        using var document = JsonDocument.Parse(await http.GetStringAsync(path));
-        return document.RootElement.Clone();
-    }
-
-    private static Task WaitSyncedAsync(HttpClient http) =>
-        Eventually.WaitAsync(async () => (await GetJsonAsync(http, "/api/status")).GetProperty("state").GetString() == "synced", "status synced");
 }

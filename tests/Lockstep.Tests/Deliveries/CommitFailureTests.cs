@@ -63,15 +63,15 @@ public sealed class CommitFailureTests
         using var http = new HttpClient { BaseAddress = new Uri(app.ListeningUrl()) };
 
         var first = await PublishAsync(http, Enumerable.Range(1, 20));
-        await Eventually.WaitAsync(async () => (await ReadyAsync(http)).Status == HttpStatusCode.ServiceUnavailable, "readiness 503 while outcomes cannot be committed");
-        var unready = await ReadyAsync(http);
-        var failing = await GetJsonAsync(http, "/api/status");
+        await Eventually.WaitAsync(async () => (await HostProbe.ReadyAsync(http)).Status == HttpStatusCode.ServiceUnavailable, "readiness 503 while outcomes cannot be committed");
+        var unready = await HostProbe.ReadyAsync(http);
+        var failing = await HostProbe.GetJsonAsync(http, "/api/status");
         var metrics = await http.GetStringAsync("/metrics");
-        await Eventually.AdvanceUntilAsync(time, TimeSpan.FromSeconds(5), async () => flaky.Failed >= 150 && (await ReadyAsync(http)).Status == HttpStatusCode.OK,
+        await Eventually.AdvanceUntilAsync(time, TimeSpan.FromSeconds(5), async () => flaky.Failed >= 150 && (await HostProbe.ReadyAsync(http)).Status == HttpStatusCode.OK,
             "150 failed commits, then readiness again", flaky.Attempted);
-        await WaitSyncedAsync(http);
+        await HostProbe.WaitSyncedAsync(http);
         var second = await PublishAsync(http, Enumerable.Range(21, 5));
-        await WaitSyncedAsync(http);
+        await HostProbe.WaitSyncedAsync(http);
         await Eventually.AdvanceUntilAsync(time, TimeSpan.FromSeconds(5), () => Task.FromResult(notices.Any(n => n.Contains("journal writable again", StringComparison.Ordinal))),
             "the notice that the journal is writable again", noticed);
 
@@ -103,20 +103,4 @@ public sealed class CommitFailureTests
         using var response = await http.PostAsync("/api/events", content);
         return response.StatusCode;
     }
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> ReadyAsync(HttpClient http)
-    {
-        using var response = await http.GetAsync("/health/ready");
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return (response.StatusCode, document.RootElement.Clone());
-    }
-
-    private static async Task<JsonElement> GetJsonAsync(HttpClient http, string path)
-    {
-        using var document = JsonDocument.Parse(await http.GetStringAsync(path));
-        return document.RootElement.Clone();
-    }
-
-    private static Task WaitSyncedAsync(HttpClient http) =>
-        Eventually.WaitAsync(async () => (await GetJsonAsync(http, "/api/status")).GetProperty("state").GetString() == "synced", "status synced");
 }
