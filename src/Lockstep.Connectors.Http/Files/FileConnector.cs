@@ -14,7 +14,8 @@ namespace Lockstep.Connectors.Http.Files;
 /// crash after the write and before the journal commit writes the line again), so every line carries the idempotency
 /// key for consumers to dedupe by. <c>{flow}</c> in the path gives each flow its own file; with <c>daily</c> the file
 /// name gets the UTC date (<c>permits-2026-11-23.jsonl</c>); past <c>maxSize</c> the file is renamed with a timestamp
-/// and a new one is started (a CSV file starts with its header line).
+/// and a new one is started (a CSV file starts with its header line). A torn last line (a crash mid-write) is cut
+/// before the next write, so every line in the file is whole.
 /// </summary>
 internal sealed class FileConnector(FileTargetOptions options, ConnectorContext context) : IConnector, IBatchConnector
 {
@@ -83,10 +84,50 @@ internal sealed class FileConnector(FileTargetOptions options, ConnectorContext 
                 rotated = Path.Combine(Path.GetDirectoryName(path)!, $"{Path.GetFileNameWithoutExtension(path)}.{stamp}-{n}{Path.GetExtension(path)}");
             File.Move(path, rotated);
         }
-        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, FileOptions.None);
+        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 64 * 1024, FileOptions.None);
+        TrimTornLine(stream);
         if (options.Columns is { } columns && stream.Length == 0)
             await stream.WriteAsync(Encoding.UTF8.GetBytes(string.Join(',', Fixed.Concat(columns).Select(Csv)) + "\n"), cancellationToken).ConfigureAwait(false);
         return stream;
+    }
+
+    /// <summary>
+    /// Cuts a last line that has no line break — what a process killed mid-write, or a write that failed with the disk
+    /// full, leaves behind — so the next line starts on a line of its own. That tail was never reported delivered: its
+    /// delivery is still pending and writes the whole line again. Leaves the stream at the end of the file.
+    /// </summary>
+    private static void TrimTornLine(FileStream stream)
+    {
+        var length = stream.Length;
+        if (length == 0 || LastByte(stream, length) == (byte)'\n')
+        {
+            stream.Seek(0, SeekOrigin.End);
+            return;
+        }
+        Span<byte> chunk = stackalloc byte[4096];
+        var end = length;
+        while (end > 0)
+        {
+            var start = Math.Max(0, end - chunk.Length);
+            stream.Seek(start, SeekOrigin.Begin);
+            var read = chunk[..(int)(end - start)];
+            stream.ReadExactly(read);
+            var newline = read.LastIndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                end = start + newline + 1;
+                break;
+            }
+            end = start;
+        }
+        stream.SetLength(end);
+        stream.Seek(0, SeekOrigin.End);
+    }
+
+    private static byte LastByte(FileStream stream, long length)
+    {
+        stream.Seek(length - 1, SeekOrigin.Begin);
+        return (byte)stream.ReadByte();
     }
 
     private static async ValueTask CloseAsync(FileStream stream, CancellationToken cancellationToken)

@@ -39,6 +39,34 @@ public sealed class FileConnectorTests
     }
 
     [Fact]
+    public async Task A_torn_last_line_left_by_a_crash_is_cut_before_the_next_line_is_written()
+    {
+        using var folder = new TempFolder();
+        var yaml = """
+            storage: sqlite:lockstep.db
+            systems:
+              archive: { type: file, path: out/permits.jsonl }
+            flows:
+              permits-to-archive:
+                entity: permit
+                to: archive
+            """;
+        Directory.CreateDirectory(Path.Combine(folder.Path, "out"));
+        var file = Path.Combine(folder.Path, "out", "permits.jsonl");
+        // One whole line, then a line a killed process left half written.
+        File.WriteAllText(file, "{\"key\":\"P-0\"}\n{\"idempotencyKey\":\"permits-to-archive:permit:P-1:1\",\"fl");
+        await using var engine = await TestEngine.StartAsync(yaml, TimeProvider.System, folder: folder);
+
+        await engine.PublishAsync([TestEngine.Permit("P-1", 1), TestEngine.Permit("P-2", 1)]);
+        await engine.WaitForStateAsync("synced");
+
+        var lines = File.ReadAllLines(file);
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("P-0", JsonDocument.Parse(lines[0]).RootElement.GetProperty("key").GetString());
+        Assert.Equal(["P-1", "P-2"], lines[1..].Select(l => JsonDocument.Parse(l).RootElement.GetProperty("key").GetString()).Order());
+    }
+
+    [Fact]
     public async Task Csv_rows_carry_the_idempotency_key_and_the_chosen_columns_in_a_file_per_flow()
     {
         using var folder = new TempFolder();

@@ -106,10 +106,13 @@ public abstract class EmergencyChatTests
         if (!File.Exists(inbox)) return [];
         var lines = new List<(string, string)>();
         using var stream = new FileStream(inbox, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        while (reader.ReadLine() is { } line)
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        // One snapshot of the file, cut at its last line break: the tail after it is a line still being written (a
+        // reader that met the end of the file mid-line and read on would see its rest as a line of its own).
+        var text = Encoding.UTF8.GetString(copy.GetBuffer().AsSpan(0, (int)copy.Length));
+        foreach (var line in text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!line.EndsWith('}')) continue; // a line being written
             var root = JsonDocument.Parse(line).RootElement;
             lines.Add((root.GetProperty("key").GetString()!, root.GetProperty("idempotencyKey").GetString()!));
         }
