@@ -13,11 +13,12 @@ namespace Lockstep.Deliveries;
 /// limit, and how much more the delivery loop may claim for it now. While the circuit is open nothing is claimed; once
 /// the break is over one delivery is claimed as the probe. The circuit counts the system's failures, not one record's:
 /// an attempt whose failure would be the record's own (<see cref="RecordFailures"/>) runs outside it, with the timeout
-/// only, and a request that cannot be built is permanent for its record and never counted.
+/// only, and a request that cannot be built is permanent for its record and never counted. How many requests run at once
+/// adapts to the target (<see cref="Deliveries.ConcurrencyLimit"/>): fewer when it answers 429 or Retry-After or times out.
 /// </summary>
 internal sealed partial class SystemLane : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrencyLimit _slots;
     private readonly TokenBucketRateLimiter? _rate;
     private readonly ResiliencePipeline<ConnectorResult> _pipeline;
     private readonly ResiliencePipeline<ConnectorResult> _outsideCircuit;
@@ -37,7 +38,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
         Connector = connector;
         _time = time;
         _logger = logger;
-        _slots = new SemaphoreSlim(system.Concurrency, system.Concurrency);
+        _slots = new ConcurrencyLimit(system.Concurrency, time);
         if (system.RateLimit is { } limit)
         {
             _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
@@ -164,6 +165,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
                 cancellationToken).ConfigureAwait(false);
             if (result.Kind == ResultKind.Success) _failures.Succeeded(delivery);
             else if (result.Kind == ResultKind.Transient && !outside) _failures.Failed(delivery);
+            Adapt(result);
             return new LaneResult(result, null);
         }
         catch (BrokenCircuitException e)
@@ -173,6 +175,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
         catch (TimeoutRejectedException)
         {
             if (!outside) _failures.Failed(delivery);
+            _slots.Overloaded();
             return new LaneResult(ConnectorResult.Transient($"timed out after {Durations.Format(System.Timeout)}"), null);
         }
         catch (Exception e) when (ConnectorResult.IsRequestFault(e))
@@ -216,6 +219,8 @@ internal sealed partial class SystemLane : IAsyncDisposable
             var outcomes = new LaneResult[items.Count];
             for (var i = 0; i < outcomes.Length; i++) outcomes[i] = new LaneResult(call.Results![i], null);
             if (call.Results!.Any(r => r.Kind == ResultKind.Success)) _failures.Succeeded(null);
+            if (call.Results!.Any(IsOverload)) _slots.Overloaded();
+            else if (call.Results!.Any(r => r.Kind == ResultKind.Success)) _slots.Succeeded();
             return outcomes;
         }
         catch (BrokenCircuitException e)
@@ -224,6 +229,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
         }
         catch (TimeoutRejectedException)
         {
+            _slots.Overloaded();
             return Same(items.Count, new LaneResult(ConnectorResult.Transient($"timed out after {Durations.Format(System.Timeout)}"), null));
         }
         catch (Exception e) when (ConnectorResult.IsRequestFault(e))
@@ -238,6 +244,18 @@ internal sealed partial class SystemLane : IAsyncDisposable
         {
             _slots.Release();
         }
+    }
+
+    /// <summary>The concurrency limit now (adaptive: see <see cref="ConcurrencyLimit"/>).</summary>
+    public int Limit => _slots.Current;
+
+    private static bool IsOverload(ConnectorResult result) =>
+        result.Kind == ResultKind.Transient && (result.StatusCode == 429 || result.RetryAfter is not null);
+
+    private void Adapt(ConnectorResult result)
+    {
+        if (result.Kind == ResultKind.Success) _slots.Succeeded();
+        else if (IsOverload(result)) _slots.Overloaded();
     }
 
     private static LaneResult[] Same(int count, LaneResult result)

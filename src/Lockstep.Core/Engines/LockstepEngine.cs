@@ -226,6 +226,17 @@ public sealed class LockstepEngine : IAsyncDisposable
         var report = StatusBuilder.Build(counters, _flowSystems.Keys, lanes, _flowSystems, now);
         var journal = JournalStatus;
         report = report with { Journal = journal, State = journal.State == JournalStatus.Ok ? report.State : SyncState.Failing };
+        var systems = new SortedDictionary<string, TargetStatus>(StringComparer.Ordinal);
+        foreach (var (name, system) in report.Systems)
+        {
+            var lane = _lanes.Find(l => l.Name == name);
+            systems[name] = lane is null ? system : system with
+            {
+                ConcurrencyLimit = lane.Limit,
+                NextProbeAt = lane.Circuit(now) == CircuitState.Open ? lane.OpenUntil : null,
+            };
+        }
+        report = report with { Systems = systems };
         if (_reconcilers.Count > 0)
         {
             var flows = new SortedDictionary<string, TargetStatus>(report.Flows.ToDictionary(f => f.Key, f => f.Value), StringComparer.Ordinal);

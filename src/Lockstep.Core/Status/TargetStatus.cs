@@ -18,4 +18,10 @@ public sealed record TargetStatus(
     public Reconciliation.ReconcileReport? LastReconcile { get; init; }
 
     public DateTimeOffset? NextReconcileAt { get; init; }
+
+    /// <summary>A system's concurrency limit now (it adapts to overload answers; at most its <c>concurrency</c>).</summary>
+    public int? ConcurrencyLimit { get; init; }
+
+    /// <summary>When an open circuit lets its next probe through (systems with an open circuit only).</summary>
+    public DateTimeOffset? NextProbeAt { get; init; }
 }

@@ -29,6 +29,8 @@ internal sealed class LockstepMetrics
         var dead = factory.CreateGauge("lockstep_dead", "Dead letters.", new GaugeConfiguration { LabelNames = ["flow", "system"] });
         var lag = factory.CreateGauge("lockstep_lag_seconds", "Age of the oldest undelivered version.", new GaugeConfiguration { LabelNames = ["flow", "system"] });
         var circuit = factory.CreateGauge("lockstep_circuit_state", "A system's circuit: 0 closed, 1 open, 2 half-open.", new GaugeConfiguration { LabelNames = ["system"] });
+        var limit = factory.CreateGauge("lockstep_concurrency_limit", "A system's adaptive concurrency limit now (lowered by 429, Retry-After and timeouts; at most its configured concurrency).",
+            new GaugeConfiguration { LabelNames = ["system"] });
         var polls = factory.CreateCounter("lockstep_poll_runs_total", "Runs of poll sources.");
         var reconciles = factory.CreateCounter("lockstep_reconcile_runs_total", "Reconciliation runs.");
         var outOfOrder = factory.CreateCounter("lockstep_source_out_of_order_total",
@@ -61,7 +63,10 @@ internal sealed class LockstepMetrics
             foreach (var (name, source) in status.Sources ?? new Dictionary<string, Lockstep.Sources.SourceStatus>())
                 outOfOrder.WithLabels(name).IncTo(source.OutOfOrder);
             foreach (var (name, system) in status.Systems)
+            {
                 circuit.WithLabels(name).Set(system.Circuit switch { "open" => 1, "half-open" => 2, _ => 0 });
+                if (system.ConcurrencyLimit is { } current) limit.WithLabels(name).Set(current);
+            }
         });
     }
 
