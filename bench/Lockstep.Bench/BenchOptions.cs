@@ -5,7 +5,7 @@ namespace Lockstep.Bench;
 /// <summary>Command-line settings; every size and time bound of every scenario is here, with the defaults of the issue.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "reconcile", "poll", "postgres", "brokers", "connectors"];
+    public static readonly string[] AllScenarios = ["intake", "delivery", "latency", "backlog", "reconcile", "poll", "postgres", "brokers", "connectors", "degraded"];
 
     public IReadOnlyList<string> Scenarios { get; init; } = ["intake", "delivery", "latency", "backlog", "reconcile", "poll"];
 

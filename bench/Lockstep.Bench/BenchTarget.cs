@@ -40,6 +40,9 @@ internal sealed class BenchTarget : IAsyncDisposable
 
     public long Ok => Interlocked.Read(ref _ok);
 
+    /// <summary>Share of PUTs answered 503 (without Retry-After) at random: a degraded target, not a dead one.</summary>
+    public double FailureRatio { get; set; }
+
     /// <summary>While true every accepted PUT's body is kept by key (off by default: the delivery scenarios only count).</summary>
     public bool Holding { get; set; }
 
@@ -87,6 +90,7 @@ internal sealed class BenchTarget : IAsyncDisposable
         Interlocked.Exchange(ref _batches, 0);
         Volatile.Write(ref _arrivals, null);
         Holding = false;
+        FailureRatio = 0;
         _held.Clear();
     }
 
@@ -120,7 +124,7 @@ internal sealed class BenchTarget : IAsyncDisposable
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-        if (Down)
+        if (Down || (FailureRatio > 0 && Random.Shared.NextDouble() < FailureRatio))
         {
             Interlocked.Increment(ref _refused);
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);

@@ -67,6 +67,7 @@ await using (var target = await BenchTarget.StartAsync())
                 "connectors" => new ConnectorsScenario(options, report, sub, target).RunAsync(cancel.Token),
                 "reconcile" => new ReconcileScenario(options, report, sub, target).RunAsync(cancel.Token),
                 "poll" => new PollScenario(options, report, sub).RunAsync(cancel.Token),
+                "degraded" => new DegradedScenario(options, report, sub, target).RunAsync(cancel.Token),
                 _ => new BacklogScenario(options, report, sub, target).RunAsync(cancel.Token),
             };
             await run;
