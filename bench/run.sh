@@ -9,6 +9,8 @@
 #   bench/run.sh --no-hangfire --scenarios connectors [--caldav URL]               # http batched, file, webhook, caldav (9)
 #   bench/run.sh --backlog 100000 --records 5000   # smaller sizes (see --help for all options)
 #   bench/run.sh --no-hangfire                     # skip building and running the Hangfire peer
+#   bench/run.sh --quick                           # the regression guard (< 2 min): intake, delivery (+ peer), latency at
+#                                                  # smaller sizes; compare its ratio column before and after a change
 #
 # Builds hold /tmp/lockstep-build.lock (flock) so they never overlap another build on this machine; the runs do not.
 # Progress and per-scenario detail go to the log ($BENCH_LOG, default /tmp/lockstep-bench.log); the table to stdout.
@@ -26,8 +28,9 @@ args=()
 for a in "$@"; do
   case "$a" in
     --no-hangfire) hangfire=0 ;;
+    --quick) args+=(--scenarios intake,delivery,latency --intake-events 50000 --records 10000 --warmup 2000 --seconds 5) ;;
     -h|--help)
-      echo "usage: bench/run.sh [--no-hangfire] [bench options]"
+      echo "usage: bench/run.sh [--no-hangfire] [--quick] [bench options]"
       echo "environment: BENCH_LOG (log file), BENCH_TIMEOUT (seconds, default 5400), HANGFIRE_PEER (peer source folder)"
       args+=("--help") ;;
     *) args+=("$a") ;;
