@@ -24,7 +24,7 @@ internal static class Permits
 
     /// <summary>The engine-wide <c>delivery:</c> section (empty: the shipped defaults).</summary>
     public static string DeliveryYaml(BenchOptions options) =>
-        options.NoCompletionEvents ? "delivery: { completionEvents: false }" : "";
+        options.NoCompletionEvents ? "delivery: { completionEvents: false }" : options.CompletionEvents ? "delivery: { completionEvents: true }" : "";
 
     public static Event Make(string prefix, int n)
     {

@@ -18,7 +18,9 @@ public sealed class AppendRules(FlowRouter router, DeliveryOptions options, Sens
     /// <summary>Fields stored only encrypted (<c>entities.NAME.sensitive</c>); null when there are none.</summary>
     public SensitiveFields? Sensitive => sensitive;
 
-    public bool CompletionEvents => options.CompletionEvents;
+    /// <summary>Whether completions are tracked and <c>syncCompleted</c>/<c>syncFailed</c> emitted: as configured, else when a flow takes them.</summary>
+    public bool CompletionEvents { get; } = options.CompletionEvents
+        ?? router.Flows.Any(f => f.Types.Contains(CompletionTypes.SyncCompleted) || f.Types.Contains(CompletionTypes.SyncFailed));
 
     /// <summary>
     /// Decides one event (not a duplicate by its own id) against <paramref name="head"/>, the newest version of its record
@@ -31,7 +33,7 @@ public sealed class AppendRules(FlowRouter router, DeliveryOptions options, Sens
         var data = sensitive is null ? e.Data : sensitive.Protect(e.Entity, e.Data);
         if (head is { } newest && version <= newest) return new AppendDecision(id, version, true, [], false, data, e.Id.Length == 0);
         var flows = router.Match(e.Type, e.Entity);
-        var tracked = flows.Count > 0 && options.CompletionEvents && !Event.IsCompletion(e.Type);
+        var tracked = flows.Count > 0 && CompletionEvents && !Event.IsCompletion(e.Type);
         return new AppendDecision(id, version, false, flows, tracked, data, e.Id.Length == 0);
     }
 }

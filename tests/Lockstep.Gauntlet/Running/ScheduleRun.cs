@@ -242,7 +242,7 @@ internal sealed class ScheduleRun : IAsyncDisposable
 
     private static string Config(string alpha, string beta) => $$"""
         storage: sqlite:data/lockstep.db
-        delivery: { batchSize: 64 }
+        delivery: { batchSize: 64, completionEvents: true }   # the checker reads them from the journal
         systems:
           alpha:
             type: http

@@ -117,7 +117,8 @@ public sealed class AdaptiveConcurrencyTests : IAsyncLifetime
         await using var engine = await TestEngine.StartAsync(Yaml(concurrency: 4), _time);
         _registry.Outage = true;
 
-        await engine.PublishAsync([.. Enumerable.Range(1, 30).Select(i => TestEngine.Permit($"P-{i}", 1))]);
+        // The circuit counts first failures of different records (a record's own retries are not the system's): 80 > 50.
+        await engine.PublishAsync([.. Enumerable.Range(1, 80).Select(i => TestEngine.Permit($"P-{i}", 1))]);
         await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromMilliseconds(250), async () => (await engine.StatusAsync()).Systems["registry"].Circuit == "open", "circuit open", engine.Committed);
 
         var system = (await engine.StatusAsync()).Systems["registry"];

@@ -229,6 +229,19 @@ public sealed class DeliveryLoopTests : IAsyncLifetime
         Assert.Equal(2, _registry.Requests.Count);
     }
 
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("delivery: { completionEvents: true }", true)]
+    public async Task Completion_events_are_made_only_when_a_flow_takes_them_or_the_config_asks(string delivery, bool expected)
+    {
+        await using var engine = await StartAsync(delivery + "\n" + Yaml());
+
+        await engine.PublishAsync(TestEngine.Permit("P-9", 1));
+        await engine.WaitForStateAsync("synced");
+
+        Assert.Equal(expected, await engine.Engine.GetEventAsync("syncCompleted:permit:P-9:1", CancellationToken.None) is not null);
+    }
+
     [Fact]
     public async Task Filter_skips_records_without_sending()
     {
