@@ -11,4 +11,29 @@ root.Subcommands.Add(SyncCommand.Create());
 root.Subcommands.Add(ConflictsCommand.Create());
 root.Subcommands.Add(DecryptCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // A mistake on the command line: what is wrong, one line each, and where the usage is; never the whole help text.
+    var usage = string.Join(' ', ["lockstep", .. CommandPath(parsed.CommandResult), "--help"]);
+    for (var i = 0; i < parsed.Errors.Count; i++)
+        Console.Error.WriteLine($"error: {string.Join(' ', parsed.Errors[i].Message.Split((char[])[' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries))}" + (i == parsed.Errors.Count - 1 ? $" (see {usage})" : ""));
+    return 1;
+}
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (e is not OperationCanceledException && Environment.GetEnvironmentVariable("LOCKSTEP_DEBUG") is not "1")
+{
+    // A failure no verb expected: its message in one line; LOCKSTEP_DEBUG=1 shows the stack trace.
+    Console.Error.WriteLine($"error: {Lockstep.Connectors.ErrorChain.Of(e)} ({e.GetType().Name}; set LOCKSTEP_DEBUG=1 for details)");
+    return 1;
+}
+
+static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
+{
+    var names = new Stack<string>();
+    for (var r = result; r?.Parent is System.CommandLine.Parsing.CommandResult parent; r = parent) names.Push(r.Command.Name);
+    return names;
+}

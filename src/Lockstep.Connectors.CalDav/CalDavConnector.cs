@@ -56,7 +56,7 @@ internal sealed class CalDavConnector(SystemDefinition system, CalDavSystemOptio
         }
         catch (HttpRequestException e)
         {
-            return ConnectorResult.Transient(Redact($"network error: {e.Message}"));
+            return ConnectorResult.Transient(Redact($"network error: {ErrorChain.Of(e)}"));
         }
     }
 
@@ -127,7 +127,7 @@ internal sealed class CalDavConnector(SystemDefinition system, CalDavSystemOptio
         }
         catch (HttpRequestException e)
         {
-            return TargetRead.Failed(Redact($"network error: {e.Message}"));
+            return TargetRead.Failed(Redact($"network error: {ErrorChain.Of(e)}"));
         }
     }
 

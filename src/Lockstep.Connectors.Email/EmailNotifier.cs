@@ -42,7 +42,7 @@ public sealed partial class EmailNotifier(EmailChannelSettings settings, Connect
                                        or SslHandshakeException or TimeoutException or ServiceNotConnectedException)
         {
             // The server's reply may quote what it was sent: redacted before it is logged.
-            SendFailed(_logger, notice.Channel, settings.Host, settings.Port, e.GetType().Name, context.Secrets.Redact(e.Message) ?? "");
+            SendFailed(_logger, notice.Channel, settings.Host, settings.Port, e.GetType().Name, context.Secrets.Redact(ErrorChain.Of(e)) ?? "");
             return false;
         }
     }

@@ -40,7 +40,7 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         }
         catch (HttpRequestException e)
         {
-            return ConnectorResult.Transient(Redact($"network error: {e.Message}"));
+            return ConnectorResult.Transient(Redact($"network error: {ErrorChain.Of(e)}"));
         }
         catch (OAuth2TokenException e)
         {
@@ -151,7 +151,7 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         }
         catch (HttpRequestException e)
         {
-            result = ConnectorResult.Transient(Redact($"network error: {e.Message}"));
+            result = ConnectorResult.Transient(Redact($"network error: {ErrorChain.Of(e)}"));
         }
         catch (OAuth2TokenException e)
         {
@@ -182,7 +182,7 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
         }
         catch (HttpRequestException e)
         {
-            return TargetRead.Failed(Redact($"network error: {e.Message}"));
+            return TargetRead.Failed(Redact($"network error: {ErrorChain.Of(e)}"));
         }
         catch (OAuth2TokenException e)
         {

@@ -41,7 +41,7 @@ internal static class HttpPages
         }
         catch (HttpRequestException e)
         {
-            return ([], null, Redact(secrets, $"network error: {e.Message}"));
+            return ([], null, Redact(secrets, $"network error: {ErrorChain.Of(e)}"));
         }
         catch (OAuth2TokenException e)
         {

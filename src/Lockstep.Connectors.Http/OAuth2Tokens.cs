@@ -60,7 +60,7 @@ internal sealed class OAuth2Tokens(OAuth2Options options, HttpClient client, Tim
         }
         catch (HttpRequestException e)
         {
-            throw new OAuth2TokenException($"token request to {options.TokenUrl.GetLeftPart(UriPartial.Path)} failed: network error: {e.Message}", transient: true, null);
+            throw new OAuth2TokenException($"token request to {options.TokenUrl.GetLeftPart(UriPartial.Path)} failed: network error: {ErrorChain.Of(e)}", transient: true, null);
         }
         using (response)
         {

@@ -103,9 +103,9 @@ internal sealed class PostgresDatabase : SqlDatabase
     {
         PostgresException p => Classify(p),
         NpgsqlException { InnerException: TimeoutException } => ConnectorResult.Transient("PostgreSQL timed out"),
-        NpgsqlException n => ConnectorResult.Transient($"PostgreSQL connection failed: {n.Message}"),
+        NpgsqlException n => ConnectorResult.Transient($"PostgreSQL connection failed: {ErrorChain.Of(n)}"),
         TimeoutException => ConnectorResult.Transient("PostgreSQL timed out"),
-        System.Net.Sockets.SocketException or IOException => ConnectorResult.Transient($"PostgreSQL connection failed: {exception.Message}"),
+        System.Net.Sockets.SocketException or IOException => ConnectorResult.Transient($"PostgreSQL connection failed: {ErrorChain.Of(exception)}"),
         _ => null,
     };
 

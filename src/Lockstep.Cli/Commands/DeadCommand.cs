@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using Spectre.Console;
 
 namespace Lockstep.Cli.Commands;
 
@@ -20,9 +19,11 @@ internal static class DeadCommand
     {
         var url = CommonOptions.Url();
         var json = CommonOptions.Json();
+        var output = CommonOptions.Output();
+        var wide = CommonOptions.Wide();
         var flow = new Option<string?>("--flow") { Description = "Only this flow" };
         var system = new Option<string?>("--system") { Description = "Only this system" };
-        var command = new Command("list", "List dead letters") { url, json, flow, system };
+        var command = new Command("list", "List dead letters") { url, json, output, wide, flow, system };
         command.SetAction((result, cancellationToken) => CliErrors.Guard(async () =>
         {
             using var client = new ApiClient(result.GetValue(url)!);
@@ -32,37 +33,42 @@ internal static class DeadCommand
             var list = await client.GetAsync("/api/dead" + (query.Count > 0 ? "?" + string.Join('&', query) : ""), cancellationToken);
             if (result.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(list, new JsonSerializerOptions { WriteIndented = true }));
+                Output.Json(list);
                 return 0;
             }
-            var table = new Table().AddColumns("id", "flow", "record", "version", "attempts", "status", "error", "dead at");
+            var rows = new Rows("id", "flow", "record", "version", "attempts", "status", "error", "dead at").Long(6);
             foreach (var d in list.EnumerateArray())
             {
-                table.AddRow(
-                    d.GetProperty("id").ToString(), Markup.Escape(d.GetProperty("flow").GetString()!),
-                    Markup.Escape($"{d.GetProperty("entity").GetString()}/{d.GetProperty("key").GetString()}"),
+                rows.Add(
+                    d.GetProperty("id").ToString(), d.GetProperty("flow").GetString(),
+                    $"{d.GetProperty("entity").GetString()}/{d.GetProperty("key").GetString()}",
                     d.GetProperty("version").ToString(), d.GetProperty("attempts").ToString(),
-                    d.TryGetProperty("statusCode", out var sc) ? sc.ToString() : "",
-                    Markup.Escape(d.TryGetProperty("error", out var e) ? e.GetString() ?? "" : ""),
-                    d.GetProperty("deadAt").GetString() ?? "");
+                    d.TryGetProperty("statusCode", out var sc) && sc.ValueKind == JsonValueKind.Number ? sc.ToString() : "",
+                    d.TryGetProperty("error", out var e) ? e.GetString() : "",
+                    d.GetProperty("deadAt").GetString());
             }
-            AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"{list.GetArrayLength()} dead letter(s)");
+            var format = Output.Resolve(result.GetValue(output));
+            rows.Write(format, result.GetValue(wide));
+            if (format == OutputFormat.Table) Console.WriteLine($"{rows.Count} dead letter(s)");
             return 0;
         }));
         return command;
     }
 
+    /// <summary>Dead-letter ids as given on the command line, or a one-line error naming the one that is not a number.</summary>
+    internal static long[] Ids(IEnumerable<string> given) => [.. given.Select(id => long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+        ? n : throw new CliUsageException($"'{id}' is not a dead letter id: ids are whole numbers, as lockstep dead list shows them"))];
+
     private static Command Replay()
     {
         var url = CommonOptions.Url();
         var flow = new Option<string?>("--flow") { Description = "Replay this flow's dead letters" };
-        var ids = new Option<long[]>("--id") { Description = "Replay these dead letters (repeat --id)", AllowMultipleArgumentsPerToken = true };
+        var ids = new Option<string[]>("--id") { Description = "Replay these dead letters (repeat --id)", AllowMultipleArgumentsPerToken = true };
         var all = new Option<bool>("--all") { Description = "Replay every dead letter" };
         var command = new Command("replay", "Send dead letters again with fresh attempts") { url, flow, ids, all };
         command.SetAction((result, cancellationToken) => CliErrors.Guard(async () =>
         {
-            var chosen = result.GetValue(ids) ?? [];
+            var chosen = Ids(result.GetValue(ids) ?? []);
             if (chosen.Length == 0 && result.GetValue(flow) is null && !result.GetValue(all))
             {
                 Console.Error.WriteLine("error: say what to replay: --id N (repeatable), --flow NAME, or --all");
@@ -82,13 +88,14 @@ internal static class DeadCommand
     private static Command Drop()
     {
         var url = CommonOptions.Url();
-        var id = new Argument<long>("id") { Description = "The dead letter to drop" };
+        var id = new Argument<string>("id") { Description = "The dead letter to drop (its id from lockstep dead list)" };
         var command = new Command("drop", "Discard a dead letter") { url, id };
         command.SetAction((result, cancellationToken) => CliErrors.Guard(async () =>
         {
+            var chosen = Ids([result.GetValue(id)!])[0];
             using var client = new ApiClient(result.GetValue(url)!);
-            await client.DeleteAsync($"/api/dead/{result.GetValue(id)}", cancellationToken);
-            Console.WriteLine($"dropped {result.GetValue(id)}");
+            await client.DeleteAsync($"/api/dead/{chosen}", cancellationToken);
+            Console.WriteLine($"dropped {chosen}");
             return 0;
         }));
         return command;

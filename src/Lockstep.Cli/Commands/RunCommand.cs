@@ -27,8 +27,19 @@ internal static class RunCommand
                 foreach (var error in e.Errors) Console.Error.WriteLine(error);
                 return 1;
             }
+            var listen = result.GetValue(urls) ?? loaded.Server.Urls ?? (loaded.Server.Tls is null ? LockstepHost.DefaultUrls : LockstepHost.DefaultHttpsUrls);
+            // Checked before anything starts: a port in use must not leave deliveries started and then stopped.
+            if (ListenCheck.Problem(listen) is { } problem) return CliErrors.Fail(problem);
             await using var app = LockstepHost.Build(loaded, result.GetValue(urls), jsonLogs: result.GetValue(logFormat) == "json");
-            await app.StartAsync(cancellationToken);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException or System.Net.Sockets.SocketException)
+            {
+                // Taken between the check and the start.
+                return CliErrors.Fail($"{Lockstep.Connectors.ErrorChain.Of(e)} (choose another address with --urls or server.urls)");
+            }
             // Returns on Ctrl-C or SIGTERM, after the host stopped: in-flight requests finished or were left due.
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;

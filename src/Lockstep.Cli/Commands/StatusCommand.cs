@@ -11,75 +11,97 @@ internal static class StatusCommand
     {
         var url = CommonOptions.Url();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show whether every system is in sync") { url, json };
+        var output = CommonOptions.Output();
+        var wide = CommonOptions.Wide();
+        var command = new Command("status", "Show whether every system is in sync") { url, json, output, wide };
         command.SetAction((result, cancellationToken) => CliErrors.Guard(async () =>
         {
             using var client = new ApiClient(result.GetValue(url)!);
             var status = await client.GetAsync("/api/status", cancellationToken);
             if (result.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(status, new JsonSerializerOptions { WriteIndented = true }));
+                Output.Json(status);
+                return Exit(status);
             }
-            else
+            var format = Output.Resolve(result.GetValue(output));
+            var table = format == OutputFormat.Table;
+            var state = status.GetProperty("state").GetString();
+            if (format != OutputFormat.Tsv)
             {
-                var state = status.GetProperty("state").GetString();
-                AnsiConsole.MarkupLine($"Lockstep is [bold {Color(state)}]{state}[/]");
-                if (status.TryGetProperty("journal", out var journal) && journal.ValueKind == JsonValueKind.Object
-                    && journal.GetProperty("state").GetString() is { } written && written != "ok")
-                {
-                    // The one state that stops everything: nothing can be accepted or recorded until the journal takes writes again.
-                    var failing = string.Join(", ", journal.GetProperty("failing").EnumerateArray().Select(f => f.GetString()));
-                    AnsiConsole.MarkupLine($"[bold red]Journal {Markup.Escape(written)}[/] since {journal.GetProperty("since")} ({Markup.Escape(failing)}): "
-                        + $"{journal.GetProperty("uncommittedOutcomes")} outcomes wait to be committed; publishing answers 503. "
-                        + $"Last error: {Markup.Escape(journal.TryGetProperty("lastError", out var error) ? error.GetString() ?? "" : "")}");
-                }
-                AnsiConsole.Write(Table("system", status.GetProperty("systems")));
-                AnsiConsole.Write(Table("flow", status.GetProperty("flows")));
-                if (status.TryGetProperty("pairs", out var pairs) && pairs.ValueKind == JsonValueKind.Object)
-                {
-                    // Two-way pairs: conflicts waiting for an operator (lockstep conflicts) are what matters here.
-                    var table = new Table().AddColumns("sync pair", "policy", "open conflicts", "conflicts");
-                    foreach (var pair in pairs.EnumerateObject())
-                    {
-                        var open = pair.Value.GetProperty("openConflicts").GetInt64();
-                        table.AddRow(Markup.Escape(pair.Name), pair.Value.GetProperty("policy").GetString() ?? "",
-                            open > 0 ? $"[yellow]{open}[/]" : "0", pair.Value.GetProperty("conflicts").ToString());
-                    }
-                    AnsiConsole.Write(table);
-                }
+                if (table) Output.TableConsole().MarkupLine($"Lockstep is [bold {Color(state)}]{state}[/]");
+                else Console.WriteLine($"Lockstep is {state}");
             }
-            return status.GetProperty("state").GetString() == "synced" ? 0 : 2;
+            if (status.TryGetProperty("journal", out var journal) && journal.ValueKind == JsonValueKind.Object
+                && journal.GetProperty("state").GetString() is { } written && written != "ok")
+            {
+                // The one state that stops everything: nothing can be accepted or recorded until the journal takes writes again.
+                var failing = string.Join(", ", journal.GetProperty("failing").EnumerateArray().Select(f => f.GetString()));
+                var line = $"Journal {written} since {journal.GetProperty("since")} ({failing}): "
+                    + $"{journal.GetProperty("uncommittedOutcomes")} outcomes wait to be committed; publishing answers 503. "
+                    + $"Last error: {(journal.TryGetProperty("lastError", out var error) ? error.GetString() ?? "" : "")}";
+                Note(format, line);
+            }
+            if (status.TryGetProperty("unrouted", out var unrouted) && unrouted.ValueKind == JsonValueKind.Object && unrouted.GetProperty("events").GetInt64() is > 0 and var count)
+            {
+                var types = string.Join(", ", unrouted.GetProperty("types").EnumerateObject().Select(t => $"{t.Name} ({t.Value})"));
+                Note(format, $"{count} published event(s) since start matched no flow (unrouted, delivered nowhere): {types}");
+            }
+            var wideText = result.GetValue(wide);
+            Table("system", status.GetProperty("systems")).Write(format, wideText);
+            if (!table) Console.WriteLine();
+            Table("flow", status.GetProperty("flows")).Write(format, wideText);
+            if (status.TryGetProperty("pairs", out var pairs) && pairs.ValueKind == JsonValueKind.Object)
+            {
+                // Two-way pairs: conflicts waiting for an operator (lockstep conflicts) are what matters here.
+                var rows = new Rows("sync pair", "policy", "open conflicts", "conflicts").Color(2, open => open == "0" ? null : "yellow");
+                foreach (var pair in pairs.EnumerateObject())
+                {
+                    rows.Add(pair.Name, pair.Value.GetProperty("policy").GetString(),
+                        pair.Value.GetProperty("openConflicts").ToString(), pair.Value.GetProperty("conflicts").ToString());
+                }
+                if (!table) Console.WriteLine();
+                rows.Write(format, wideText);
+            }
+            return Exit(status);
         }));
         return command;
     }
 
-    public static Table Table(string kind, JsonElement items)
+    /// <summary>A line beside the tables: on stdout, or on stderr for TSV (which holds rows only).</summary>
+    private static void Note(OutputFormat format, string line)
     {
-        var table = new Table().AddColumns(kind, "state", "pending", "in flight", "delivered", "dead", "lag", "circuit", "last error");
+        if (format == OutputFormat.Tsv) Console.Error.WriteLine(line);
+        else Console.WriteLine(line);
+    }
+
+    /// <summary>0 when synced, 2 otherwise: scripts can wait on it.</summary>
+    private static int Exit(JsonElement status) => status.GetProperty("state").GetString() == "synced" ? 0 : 2;
+
+    public static Rows Table(string kind, JsonElement items)
+    {
+        var rows = new Rows(kind, "state", "pending", "in flight", "delivered", "dead", "lag", "circuit", "last error").Long(8).Color(1, Color);
         foreach (var item in items.EnumerateObject())
         {
             var v = item.Value;
-            var state = v.GetProperty("state").GetString();
-            table.AddRow(
-                Markup.Escape(item.Name),
-                $"[{Color(state)}]{state}[/]",
+            rows.Add(
+                item.Name,
+                v.GetProperty("state").GetString(),
                 v.GetProperty("pending").ToString(),
                 v.GetProperty("inFlight").ToString(),
                 v.GetProperty("delivered").ToString(),
                 v.GetProperty("dead").ToString(),
-                $"{v.GetProperty("lagSeconds").GetDouble():0.0}s",
-                v.GetProperty("circuit").GetString() ?? "",
-                Markup.Escape(Shorten(v.TryGetProperty("lastError", out var e) ? e.GetString() : null)));
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{v.GetProperty("lagSeconds").GetDouble():0.0}s"),
+                v.GetProperty("circuit").GetString(),
+                v.TryGetProperty("lastError", out var e) ? e.GetString() : null);
         }
-        return table;
+        return rows;
     }
 
     public static string Color(string? state) => state switch
     {
         "synced" => "green",
         "pending" => "yellow",
+        "degraded" => "orange1",
         _ => "red",
     };
-
-    private static string Shorten(string? text) => text is null ? "" : text.Length > 60 ? text[..57] + "..." : text;
 }

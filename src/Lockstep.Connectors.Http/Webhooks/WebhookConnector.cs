@@ -68,7 +68,7 @@ internal sealed class WebhookConnector(SystemDefinition system, WebhookOptions o
         }
         catch (HttpRequestException e)
         {
-            return ConnectorResult.Transient(context.Secrets.Redact($"network error: {e.Message}") ?? "");
+            return ConnectorResult.Transient(context.Secrets.Redact($"network error: {ErrorChain.Of(e)}") ?? "");
         }
     }
 

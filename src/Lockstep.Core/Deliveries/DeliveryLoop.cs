@@ -305,8 +305,9 @@ internal sealed partial class DeliveryLoop : IDisposable
 
     private DeliveryCompletion Dead(Delivery delivery, DateTimeOffset startedAt, TimeSpan duration, int? status, string? error)
     {
-        DeadLettered(_logger, delivery.Flow, delivery.Entity, delivery.Key, delivery.Version, status);
-        return new DeliveryCompletion(delivery, CompletionKind.Dead, startedAt, duration, status, _secrets.Redact(error), startedAt);
+        var reason = _secrets.Redact(error);
+        DeadLettered(_logger, delivery.Flow, delivery.Entity, delivery.Key, delivery.Version, DeadReason(status, reason));
+        return new DeliveryCompletion(delivery, CompletionKind.Dead, startedAt, duration, status, reason, startedAt);
     }
 
     private async Task CompleteLoopAsync()
@@ -387,8 +388,16 @@ internal sealed partial class DeliveryLoop : IDisposable
     [LoggerMessage(2001, LogLevel.Warning, "Delivery to {System} failed for {Entity}/{Key} v{Version}; attempt {Attempt}, next at {DueAt}")]
     private static partial void Retrying(ILogger logger, string system, string entity, string key, long version, int attempt, DateTimeOffset dueAt);
 
-    [LoggerMessage(2002, LogLevel.Error, "Dead letter on {Flow} for {Entity}/{Key} v{Version} (status {Status})")]
-    private static partial void DeadLettered(ILogger logger, string flow, string entity, string key, long version, int? status);
+    /// <summary>Why, for the log line: the status when there was an answer, and the error (already redacted), cut to a line's length.</summary>
+    private static string DeadReason(int? status, string? error)
+    {
+        var text = error is { Length: > 0 } ? error.ReplaceLineEndings(" ") : "no error text";
+        if (text.Length > 500) text = text[..500] + "…";
+        return status is { } code && !text.StartsWith($"HTTP {code}", StringComparison.Ordinal) ? $"HTTP {code}: {text}" : text;
+    }
+
+    [LoggerMessage(2002, LogLevel.Error, "Dead letter on {Flow} for {Entity}/{Key} v{Version}: {Reason}")]
+    private static partial void DeadLettered(ILogger logger, string flow, string entity, string key, long version, string reason);
 
     [LoggerMessage(2003, LogLevel.Error, "Delivery loop failed ({Error}: {Message}); continuing")]
     private static partial void LoopFailed(ILogger logger, string error, string message);

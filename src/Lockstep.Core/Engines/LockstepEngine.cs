@@ -42,6 +42,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly Notifications.NoticeBoard _notices;
     private readonly Channel<bool>? _conflictsWake;
     private readonly JournalHealth _health;
+    private readonly Routing.UnroutedEvents _unrouted;
     private readonly Channel<bool> _checkWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private long _conflictsSeen;
     private int _started;
@@ -75,6 +76,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         {
             if (writer == JournalWriter.Intake) _checkWake.Writer.TryWrite(true);
         };
+        _unrouted = new Routing.UnroutedEvents(new Routing.FlowRouter(config.Flows), logging.CreateLogger("Lockstep.Intake"));
         _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"), health: _health, secrets: config.Secrets);
         Func<string, Event, Event>? stamp = null;
         if (config.Sync.Count > 0)
@@ -213,7 +215,9 @@ public sealed class LockstepEngine : IAsyncDisposable
     public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         if (!Ready) throw new InvalidOperationException("the engine is not running");
-        var result = await _intake.PublishAsync(events, cancellationToken).ConfigureAwait(false);
+        var statuses = await _intake.PublishStatusesAsync(events, cancellationToken).ConfigureAwait(false);
+        var (unrouted, types) = _unrouted.Count(events, statuses);
+        var result = AppendResult.From(statuses) with { Unrouted = unrouted, UnroutedTypes = types };
         Counters.Add(result);
         return result;
     }
@@ -225,7 +229,12 @@ public sealed class LockstepEngine : IAsyncDisposable
         var lanes = _lanes.ToDictionary(l => l.Name, l => (l.Name, l.Circuit(now)), StringComparer.Ordinal);
         var report = StatusBuilder.Build(counters, _flowSystems.Keys, lanes, _flowSystems, now);
         var journal = JournalStatus;
-        report = report with { Journal = journal, State = journal.State == JournalStatus.Ok ? report.State : SyncState.Failing };
+        report = report with
+        {
+            Journal = journal,
+            State = journal.State == JournalStatus.Ok ? report.State : SyncState.Failing,
+            Unrouted = new UnroutedStatus(_unrouted.Total, _unrouted.Types),
+        };
         var systems = new SortedDictionary<string, TargetStatus>(StringComparer.Ordinal);
         foreach (var (name, system) in report.Systems)
         {
@@ -279,14 +288,33 @@ public sealed class LockstepEngine : IAsyncDisposable
         if (!_flowSystems.ContainsKey(name)) return null;
         if (!full)
         {
-            var expedited = await _reconcileStore.ExpediteAsync(name, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            var now = _time.GetUtcNow();
+            var expedited = await _reconcileStore.ExpediteAsync(name, now, cancellationToken).ConfigureAwait(false);
             _work.Set();
-            return new SyncOutcome(name, "flow", $"{expedited} pending deliveries due now", null);
+            return new SyncOutcome(name, "flow", await ExpeditedAsync(name, expedited, now, cancellationToken).ConfigureAwait(false), null);
         }
         if (!_reconcilers.TryGetValue(name, out var reconciler))
             throw new InvalidOperationException($"flow '{name}' has no 'reconcile:' settings (and its connector's read operation), so it cannot be reconciled");
         var report = await ReconcileAsync(reconciler, cancellationToken).ConfigureAwait(false);
         return new SyncOutcome(name, "flow", Summary(report), report);
+    }
+
+    /// <summary>
+    /// What <c>lockstep sync FLOW</c> did, truthfully: how many waiting retries it made due, how many pending deliveries
+    /// there are in all (the rest were due already), and whether they wait behind the system's open circuit.
+    /// </summary>
+    private async Task<string> ExpeditedAsync(string flow, int expedited, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var counters = (await _queries.CountersAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(c => c.Flow == flow);
+        var pending = counters?.Pending ?? 0;
+        var text = $"{expedited} waiting {(expedited == 1 ? "retry" : "retries")} made due now; {pending} pending in all";
+        if (pending > expedited) text += $" ({pending - expedited} already due)";
+        if (counters?.InFlight > 0) text += $", {counters.InFlight} in flight";
+        var system = _flowSystems[flow];
+        var circuit = _lanes.First(l => l.Name == system).Circuit(now);
+        if (circuit != CircuitState.Closed && pending > 0)
+            text += $"; the circuit of {system} is {(circuit == CircuitState.Open ? "open" : "half-open")}: they wait until it lets requests through";
+        return text;
     }
 
     /// <summary>A run's counts in one line; extras only where the flow can find them (it lists the target).</summary>

@@ -21,13 +21,16 @@ internal sealed partial class IntakeQueue(IIntakeStore journal, WorkSignal work,
 
     public void Start() => _loop = Task.Run(RunAsync);
 
-    public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
+    public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken) =>
+        AppendResult.From(await PublishStatusesAsync(events, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Like <see cref="PublishAsync"/>, with each event's status in order.</summary>
+    public async ValueTask<IReadOnlyList<AppendStatus>> PublishStatusesAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         var append = new PendingAppend(events);
         await _appends.Writer.WriteAsync(append, cancellationToken).ConfigureAwait(false);
         // Not cancelled once queued: the caller learns whether it was committed, which it needs for its retry.
-        var statuses = await append.Committed.Task.ConfigureAwait(false);
-        return AppendResult.From(statuses);
+        return await append.Committed.Task.ConfigureAwait(false);
     }
 
     public async Task StopAsync()

@@ -5,6 +5,12 @@ namespace Lockstep.Status;
 /// <summary>Folds the journal's per-flow counters and the lanes' circuits into a <see cref="StatusReport"/>.</summary>
 internal static class StatusBuilder
 {
+    /// <summary>
+    /// How long a failure keeps a system or flow <c>failing</c> by its dead letters alone: after that, with its circuit
+    /// closed and no retry failing, dead letters that old make it <c>degraded</c> (they still wait for an operator).
+    /// </summary>
+    public static readonly TimeSpan RecentFailures = TimeSpan.FromMinutes(15);
+
     public static StatusReport Build(
         IReadOnlyList<FlowCounters> counters, IReadOnlyCollection<string> flows, IReadOnlyDictionary<string, (string System, CircuitState Circuit)> lanes,
         IReadOnlyDictionary<string, string> flowSystems, DateTimeOffset now)
@@ -32,6 +38,7 @@ internal static class StatusBuilder
         }
 
         var state = systemStatus.Values.Any(s => s.State == SyncState.Failing) ? SyncState.Failing
+            : systemStatus.Values.Any(s => s.State == SyncState.Degraded) ? SyncState.Degraded
             : systemStatus.Values.Any(s => s.State == SyncState.Pending) ? SyncState.Pending
             : SyncState.Synced;
         return new StatusReport(state, systemStatus, flowStatus);
@@ -42,7 +49,10 @@ internal static class StatusBuilder
     {
         var busy = pending + inFlight > 0;
         var failingNow = busy && lastFailure is { } f && (lastSuccess is null || f > lastSuccess);
-        var state = circuit != CircuitState.Closed || dead > 0 || failingNow ? SyncState.Failing
+        // A dead letter counts as failing while the failure is recent; later it still needs an operator, but the system works.
+        var recentFailure = lastFailure is { } last && now - last < RecentFailures;
+        var state = circuit != CircuitState.Closed || (dead > 0 && recentFailure) || failingNow ? SyncState.Failing
+            : dead > 0 ? SyncState.Degraded
             : busy ? SyncState.Pending
             : SyncState.Synced;
         var lag = busy && oldestPending is { } since ? Math.Max(0, (now - since).TotalSeconds) : 0;

@@ -9,6 +9,9 @@ public sealed record StatusReport(
     /// <summary>Whether the journal takes writes; while it does not, <see cref="State"/> is <c>failing</c>.</summary>
     public JournalStatus? Journal { get; init; }
 
+    /// <summary>Published events since start that no flow takes (see <c>lockstep status</c>).</summary>
+    public UnroutedStatus? Unrouted { get; init; }
+
     /// <summary>Poll and webhook sources, when there are any.</summary>
     public IReadOnlyDictionary<string, Sources.SourceStatus>? Sources { get; init; }
 

@@ -1,9 +1,13 @@
 namespace Lockstep.Status;
 
-/// <summary>The words status uses: synced (nothing pending, in flight or dead), pending (work under way), failing.</summary>
+/// <summary>
+/// The words status uses: synced (nothing pending, in flight or dead), pending (work under way), degraded (working, but
+/// holding dead letters from failures older than <see cref="StatusBuilder.RecentFailures"/>), failing.
+/// </summary>
 public static class SyncState
 {
     public const string Synced = "synced";
     public const string Pending = "pending";
+    public const string Degraded = "degraded";
     public const string Failing = "failing";
 }

@@ -23,6 +23,7 @@ internal static class ConflictEndpoints
             var limit = 1000;
             if (request.Query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > 100_000))
                 return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 100000", [new FieldError(null, "limit", "must be 1..100000")]);
+            if (KnownNames.Check(engine.Config, null, null, request.Query["pair"].FirstOrDefault()) is { } unknown) return unknown;
             var all = request.Query["all"].FirstOrDefault() is "true" or "1" or "";
             return Results.Json(await engine.ConflictsAsync(request.Query["pair"].FirstOrDefault(), !all, limit, ct), ApiJson.Options);
         }).WithMetadata(viewer);

@@ -127,7 +127,7 @@ public static class LockstepEndpoints
             {
                 return Problems.JournalUnavailable(e.RetryAfter);
             }
-            return Results.Json(new PublishResponse(result.Accepted + result.Stale, result.Duplicates, result.Stale), ApiJson.Options, statusCode: 202);
+            return Results.Json(new PublishResponse(result.Accepted + result.Stale, result.Duplicates, result.Stale, result.Unrouted, result.UnroutedTypes), ApiJson.Options, statusCode: 202);
         }
     }
 
@@ -189,6 +189,7 @@ public static class LockstepEndpoints
         var limit = 1000;
         if (request.Query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > 100_000))
             return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 100000", [new FieldError(null, "limit", "must be 1..100000")]);
+        if (KnownNames.Check(engine.Config, request.Query["flow"].FirstOrDefault(), request.Query["system"].FirstOrDefault()) is { } unknown) return unknown;
         var list = await engine.DeadLetters.ListAsync(request.Query["flow"].FirstOrDefault(), request.Query["system"].FirstOrDefault(), limit, ct);
         return Results.Json(list, ApiJson.Options);
     }
@@ -238,11 +239,13 @@ public static class LockstepEndpoints
                 return Problems.InvalidUnicode();
             }
         }
+        if (KnownNames.Check(engine.Config, flow, null) is { } unknown) return unknown;
         var replayed = await engine.ReplayAsync(flow, ids, ct);
         await engine.AuditAsync(Actor(context), "replay", ids is not null ? $"dead letters {string.Join(',', ids)}" : flow is not null ? $"flow {flow}" : "all dead letters",
             $"{replayed} replayed", ct);
         return Results.Json(new { replayed }, ApiJson.Options);
     }
 
-    private sealed record PublishResponse(int Accepted, int Duplicates, int Stale);
+    /// <param name="Unrouted">Accepted events that match no flow: stored, delivered nowhere (<paramref name="UnroutedTypes"/> says which types).</param>
+    private sealed record PublishResponse(int Accepted, int Duplicates, int Stale, int Unrouted, IReadOnlyList<string> UnroutedTypes);
 }

@@ -24,6 +24,8 @@ internal sealed class LockstepMetrics
             new HistogramConfiguration { LabelNames = ["system"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
         var events = factory.CreateCounter("lockstep_events_total", "Events received by intake (publish API, webhooks, polls), by result (accepted, duplicate, stale).",
             new CounterConfiguration { LabelNames = ["result"] });
+        var unrouted = factory.CreateCounter("lockstep_unrouted_events_total", "Published events that matched no flow (stored, delivered nowhere), by type.",
+            new CounterConfiguration { LabelNames = ["type"] });
         var pending = factory.CreateGauge("lockstep_pending", "Deliveries waiting (due now or retrying later).", new GaugeConfiguration { LabelNames = ["flow", "system"] });
         var inFlight = factory.CreateGauge("lockstep_in_flight", "Deliveries being attempted.", new GaugeConfiguration { LabelNames = ["flow", "system"] });
         var dead = factory.CreateGauge("lockstep_dead", "Dead letters.", new GaugeConfiguration { LabelNames = ["flow", "system"] });
@@ -60,6 +62,8 @@ internal sealed class LockstepMetrics
                 dead.WithLabels(name, flow.System ?? "").Set(flow.Dead);
                 lag.WithLabels(name, flow.System ?? "").Set(flow.LagSeconds);
             }
+            foreach (var (type, count) in status.Unrouted?.Types ?? new Dictionary<string, long>())
+                unrouted.WithLabels(type).IncTo(count);
             foreach (var (name, source) in status.Sources ?? new Dictionary<string, Lockstep.Sources.SourceStatus>())
                 outOfOrder.WithLabels(name).IncTo(source.OutOfOrder);
             foreach (var (name, system) in status.Systems)

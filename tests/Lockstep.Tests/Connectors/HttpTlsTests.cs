@@ -133,6 +133,16 @@ public sealed class HttpTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_untrusted_server_certificate_error_says_why_from_the_inner_exception()
+    {
+        var result = await PutAsync(Load("{ clientCertificate: client.pem, clientKey: client.key }"));
+
+        Assert.StartsWith("network error: The SSL connection could not be established: ", result.Error, StringComparison.Ordinal);
+        Assert.Contains("certificate", result.Error!["network error: The SSL connection could not be established: ".Length..], StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("see inner exception", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_certificate_from_another_ca_is_refused_by_the_server()
     {
         var result = await PutAsync(Load("{ clientCertificate: stranger.pem, ca: ca.pem }"));
