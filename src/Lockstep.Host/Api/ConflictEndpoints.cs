@@ -16,7 +16,7 @@ namespace Lockstep.Host.Api;
 /// </summary>
 internal static class ConflictEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, RequiresRole viewer, RequiresRole @operator)
+    public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/api/conflicts", async (HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
         {
@@ -25,13 +25,13 @@ internal static class ConflictEndpoints
                 return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 100000", [new FieldError(null, "limit", "must be 1..100000")]);
             var all = request.Query["all"].FirstOrDefault() is "true" or "1" or "";
             return Results.Json(await engine.ConflictsAsync(request.Query["pair"].FirstOrDefault(), !all, limit, ct), ApiJson.Options);
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer);
         app.MapGet("/api/conflicts/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
         {
             if (!long.TryParse(id, out var n)) return Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")]);
             return await engine.GetConflictAsync(n, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no conflict with id {n}");
-        }).WithMetadata(viewer);
-        app.MapPost("/api/conflicts/{id}/resolve", ResolveAsync).WithMetadata(@operator);
+        }).RequireRole(ApiRole.Viewer);
+        app.MapPost("/api/conflicts/{id}/resolve", ResolveAsync).RequireRole(ApiRole.Operator);
     }
 
     private static async Task<IResult> ResolveAsync(string id, HttpContext context, LockstepEngine engine, CancellationToken ct)
@@ -91,6 +91,5 @@ internal static class ConflictEndpoints
         Problems.Of(400, "Invalid request", "send {\"take\": \"source\"} or {\"take\": \"target\"} or {\"body\": {...}} (exactly one)",
             [new FieldError(null, field, "expected take (source|target) or body (an object)")]);
 
-    private static string Actor(HttpContext context) =>
-        context.Items.TryGetValue(typeof(ApiKey), out var key) && key is ApiKey k ? k.Name : "anonymous";
+    private static string Actor(HttpContext context) => LockstepClaims.Actor(context.User);
 }

@@ -18,45 +18,42 @@ public static class LockstepEndpoints
     public static IEndpointRouteBuilder MapLockstepApi(this IEndpointRouteBuilder app)
     {
         var limited = app.ServiceProvider.GetService(typeof(LockstepConfig)) is LockstepConfig { Server.IntakeRequestsPerSecond: not null };
-        var publisher = new RequiresRole(ApiRole.Publisher);
-        var viewer = new RequiresRole(ApiRole.Viewer);
-        var @operator = new RequiresRole(ApiRole.Operator);
-        var publish = app.MapPost("/api/events", PublishAsync).WithMetadata(publisher);
+        var publish = app.MapPost("/api/events", PublishAsync).RequireRole(ApiRole.Publisher);
         if (limited) publish.RequireRateLimiting(LockstepHost.IntakePolicy);
         app.MapGet("/api/events/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             // An id holding '/' is sent with it encoded (%2F): read from the raw path, decoded once.
             if (RawPath.Segments(context, "api", "events", null) is { } raw) id = raw[2];
             return await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'");
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer);
         app.MapGet("/api/status", async (LockstepEngine engine, CancellationToken ct) =>
-            Results.Json(await engine.StatusAsync(ct), ApiJson.Options)).WithMetadata(viewer);
+            Results.Json(await engine.StatusAsync(ct), ApiJson.Options)).RequireRole(ApiRole.Viewer);
         app.MapGet("/api/status/{system}", async (string system, LockstepEngine engine, CancellationToken ct) =>
             (await engine.StatusAsync(ct)).Systems.TryGetValue(system, out var status)
                 ? Results.Json(status, ApiJson.Options)
-                : Problems.NotFound($"no system named '{system}'")).WithMetadata(viewer);
-        app.MapGet("/api/dead", ListDeadAsync).WithMetadata(viewer);
-        app.MapPost("/api/dead/replay", ReplayAsync).WithMetadata(@operator);
+                : Problems.NotFound($"no system named '{system}'")).RequireRole(ApiRole.Viewer);
+        app.MapGet("/api/dead", ListDeadAsync).RequireRole(ApiRole.Viewer);
+        app.MapPost("/api/dead/replay", ReplayAsync).RequireRole(ApiRole.Operator);
         app.MapDelete("/api/dead/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             if (!long.TryParse(id, out var n)) return Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")]);
             if (!await engine.DeadLetters.DropAsync(n, ct)) return Problems.NotFound($"no dead letter with id {n}");
             await engine.AuditAsync(Actor(context), "drop", $"dead letter {n}", null, ct);
             return Results.NoContent();
-        }).WithMetadata(@operator);
+        }).RequireRole(ApiRole.Operator);
         app.MapGet("/api/records/{entity}/{key}/history", async (string entity, string key, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             if (RawPath.Segments(context, "api", "records", null, null, "history") is { } raw) (entity, key) = (raw[2], raw[3]);
             var history = await engine.RecordHistoryAsync(entity, key, ct);
             return history.Versions.Count == 0 ? Problems.NotFound($"no record {entity}/{key}") : Results.Json(history, ApiJson.Options);
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer);
         app.MapGet("/api/audit", async (HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
         {
             var limit = 100;
             if (request.Query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > 10_000))
                 return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 10000", [new FieldError(null, "limit", "must be 1..10000")]);
             return Results.Json(await engine.AuditLogAsync(limit, ct), ApiJson.Options);
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer);
         app.MapPost("/api/sync/{name}", async (string name, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             var full = context.Request.Query["full"].FirstOrDefault() is { } f && (f is "" or "true" or "1");
@@ -70,8 +67,8 @@ public static class LockstepEndpoints
             {
                 return Problems.Of(409, "Cannot sync", e.Message);
             }
-        }).WithMetadata(@operator);
-        ConflictEndpoints.Map(app, viewer, @operator);
+        }).RequireRole(ApiRole.Operator);
+        ConflictEndpoints.Map(app);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
         if (limited) webhooks.RequireRateLimiting(LockstepHost.IntakePolicy);
@@ -79,7 +76,7 @@ public static class LockstepEndpoints
         {
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.WriteAsync(context.Response.Body, ct);
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer);
         app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
         app.MapGet("/health/ready", (LockstepEngine engine) =>
             !engine.Ready ? Results.Json(new { status = "starting" }, statusCode: 503)
@@ -177,9 +174,8 @@ public static class LockstepEndpoints
         };
     }
 
-    /// <summary>Who acts: the API key's name, or "anonymous" when no keys are configured.</summary>
-    private static string Actor(HttpContext context) =>
-        context.Items.TryGetValue(typeof(ApiKey), out var key) && key is ApiKey k ? k.Name : "anonymous";
+    /// <summary>Who acts: the API key's name, the signed-in person, the token's subject; "anonymous" when nothing is configured.</summary>
+    private static string Actor(HttpContext context) => LockstepClaims.Actor(context.User);
 
     private static IResult TooLarge(long limit) =>
         Problems.Of(413, "Request too large", $"the body is larger than server.maxBodySize ({limit} bytes)", [new FieldError(null, "body", $"at most {limit} bytes")]);

@@ -1,6 +1,7 @@
 using Lockstep.Configuration;
 using Lockstep.Host.Api;
 using Lockstep.Host.Security;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -23,12 +24,40 @@ internal static class DashboardEndpoints
     {
         app.MapGet("/", (HttpContext context) =>
         {
-            if (config.ApiKeys.Count > 0 && !context.Request.Cookies.ContainsKey(Cookie)) return Results.Redirect("/login");
+            if (config.Secured && !context.Request.Cookies.ContainsKey(Cookie) && !context.Request.Cookies.ContainsKey(LockstepAuthentication.SessionCookie))
+                return Results.Redirect("/login");
             return Page("index.html");
         });
-        app.MapGet("/login", () => Page("login.html"));
+        app.MapGet("/login", (HttpRequest request) =>
+            request.Query["error"].FirstOrDefault() is { Length: > 0 } error ? LoginPage(config, 401, error) : LoginPage(config, 200, null));
         app.MapGet("/api/stream", (StatusFeed feed, CancellationToken ct) => Results.ServerSentEvents(feed.StreamAsync(ct)))
-            .WithMetadata(Viewer);
+            .RequireRole(ApiRole.Viewer);
+        // Who is signed in, for the dashboard's "signed in as NAME (role)".
+        app.MapGet("/api/me", (HttpContext context) =>
+        {
+            var user = context.User;
+            var role = LockstepClaims.Best(user);
+            return Results.Json(new Me(config.Secured ? LockstepClaims.Actor(user) : "anonymous", config.Secured ? role is { } r ? LockstepClaims.Text(r) : null : "operator",
+                config.Secured ? LockstepClaims.Via(user) : null), ApiJson.Options);
+        }).RequireRole(ApiRole.Viewer);
+        if (config.Oidc is not null)
+        {
+            // Starts the authorization code flow (with PKCE) at the identity provider; it comes back to /signin-oidc.
+            app.MapGet("/login/oidc", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/" }, [LockstepAuthentication.OidcScheme]));
+        }
+        app.MapPost("/logout", async (HttpContext context) =>
+        {
+            context.Response.Cookies.Delete(Cookie, new CookieOptions { Path = "/" });
+            if (config.Oidc is not null && context.Request.Cookies.ContainsKey(LockstepAuthentication.SessionCookie))
+            {
+                var session = await context.AuthenticateAsync(LockstepAuthentication.SessionScheme);
+                await context.SignOutAsync(LockstepAuthentication.SessionScheme);
+                // Ends the session at the identity provider too, which sends the browser back to /login.
+                if (session.Succeeded)
+                    return Results.SignOut(new AuthenticationProperties { RedirectUri = "/login" }, [LockstepAuthentication.OidcScheme]);
+            }
+            return Results.Redirect("/login");
+        }).DisableAntiforgery();
         app.MapPost("/login", async (HttpContext context, CancellationToken ct) =>
         {
             if (!context.Request.HasFormContentType)
@@ -47,14 +76,14 @@ internal static class DashboardEndpoints
                 return Problems.Of(400, "Invalid form", "the form could not be read (too large or malformed)", [new FieldError(null, "key", "expected one form field 'key'")]);
             }
             var key = form["key"].ToString();
-            if (key.Length == 0) return LoginPage(400, "Enter an API key.");
+            if (key.Length == 0) return LoginPage(config, 400, "Enter an API key.");
             // Without keys the dashboard is open: there is nothing to sign in with, and nothing is kept.
             if (config.ApiKeys.Count == 0) return Results.Redirect("/");
             // Checked like a key on the API, failures counted for the same limit: the form is no way to guess keys faster.
-            if (gate.Throttled(context)) return LoginPage(429, "Too many wrong keys from this address: wait a minute and try again.");
-            if (gate.Authenticate(context, key) is not { } match) return LoginPage(401, "That key is not valid.");
+            if (gate.Throttled(context)) return LoginPage(config, 429, "Too many wrong keys from this address: wait a minute and try again.");
+            if (gate.Authenticate(context, key) is not { } match) return LoginPage(config, 401, "That key is not valid.");
             if (!Viewer.AllowedFor(match.Role))
-                return LoginPage(403, $"The key '{match.Name}' is a {match.Role.ToString().ToLowerInvariant()} key; the dashboard needs a viewer or operator key.");
+                return LoginPage(config, 403, $"The key '{match.Name}' is a {match.Role.ToString().ToLowerInvariant()} key; the dashboard needs a viewer or operator key.");
             context.Response.Cookies.Append(Cookie, key, new CookieOptions
             {
                 HttpOnly = true,
@@ -68,11 +97,16 @@ internal static class DashboardEndpoints
     }
 
     /// <summary>The login page again, with why the key was not taken (and no cookie).</summary>
-    private static IResult LoginPage(int status, string message)
+    private static IResult LoginPage(LockstepConfig config, int status, string? message)
     {
-        var page = Html("login.html").Replace("<!--error-->", $"<p role=\"alert\">{System.Net.WebUtility.HtmlEncode(message)}</p>", StringComparison.Ordinal);
+        var page = Html("login.html");
+        if (message is not null) page = page.Replace("<!--error-->", $"<p role=\"alert\">{System.Net.WebUtility.HtmlEncode(message)}</p>", StringComparison.Ordinal);
+        if (config.Oidc is not null)
+            page = page.Replace("<!--oidc-->", "<p><a id=\"oidc\" class=\"button\" href=\"/login/oidc\">Sign in with your organisation</a></p><p class=\"or\">or with an API key:</p>", StringComparison.Ordinal);
         return Results.Content(page, "text/html; charset=utf-8", statusCode: status);
     }
+
+    private sealed record Me(string Name, string? Role, string? Via);
 
     private static IResult Page(string name) => Results.Content(Html(name), "text/html; charset=utf-8");
 
