@@ -25,13 +25,14 @@ internal static class ConflictEndpoints
                 return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 100000", [new FieldError(null, "limit", "must be 1..100000")]);
             var all = request.Query["all"].FirstOrDefault() is "true" or "1" or "";
             return Results.Json(await engine.ConflictsAsync(request.Query["pair"].FirstOrDefault(), !all, limit, ct), ApiJson.Options);
-        }).RequireRole(ApiRole.Viewer);
+        }).RequireRole(ApiRole.Viewer).WithSummary("Two-way conflicts (open ones; ?all=true, ?pair=, ?limit=)").Produces<IReadOnlyList<ConflictView>>().WithProblems(400);
         app.MapGet("/api/conflicts/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
         {
             if (!long.TryParse(id, out var n)) return Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")]);
             return await engine.GetConflictAsync(n, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no conflict with id {n}");
-        }).RequireRole(ApiRole.Viewer);
-        app.MapPost("/api/conflicts/{id}/resolve", ResolveAsync).RequireRole(ApiRole.Operator);
+        }).RequireRole(ApiRole.Viewer).WithSummary("One conflict").Produces<ConflictView>().WithProblems(400, 404);
+        app.MapPost("/api/conflicts/{id}/resolve", ResolveAsync).RequireRole(ApiRole.Operator)
+            .WithSummary("Resolve a conflict: take source or target, or give the body").Accepts<ResolveRequest>("application/json").Produces<ConflictView>().WithProblems(400, 404, 409, 413);
     }
 
     private static async Task<IResult> ResolveAsync(string id, HttpContext context, LockstepEngine engine, CancellationToken ct)
@@ -86,6 +87,8 @@ internal static class ConflictEndpoints
             return Problems.Of(409, "Cannot resolve", e.Message);
         }
     }
+
+    private sealed record ResolveRequest(string? Take, System.Text.Json.Nodes.JsonObject? Body);
 
     private static IResult Invalid(string field) =>
         Problems.Of(400, "Invalid request", "send {\"take\": \"source\"} or {\"take\": \"target\"} or {\"body\": {...}} (exactly one)",

@@ -27,11 +27,18 @@ internal static class DashboardEndpoints
             if (config.Secured && !context.Request.Cookies.ContainsKey(Cookie) && !context.Request.Cookies.ContainsKey(LockstepAuthentication.SessionCookie))
                 return Results.Redirect("/login");
             return Page("index.html");
-        });
+        }).WithSummary("The dashboard (HTML; redirects to /login when not signed in)").Produces<string>(200, "text/html").Produces(302);
         app.MapGet("/login", (HttpRequest request) =>
-            request.Query["error"].FirstOrDefault() is { Length: > 0 } error ? LoginPage(config, 401, error) : LoginPage(config, 200, null));
+            request.Query["error"].FirstOrDefault() switch
+            {
+                // Only these fixed messages: the query string is no way to put words on this page.
+                "no-role" => LoginPage(config, 403, $"Your account has no Lockstep role: its '{config.Oidc?.Roles.Claim}' claim names none of {string.Join(", ", config.Oidc?.Roles.Values.Keys ?? [])}. Ask your administrator for one of these groups."),
+                "failed" => LoginPage(config, 401, "Sign-in through the identity provider failed; try again."),
+                _ => LoginPage(config, 200, null),
+            })
+            .WithSummary("The dashboard's sign-in page (HTML)").Produces<string>(200, "text/html");
         app.MapGet("/api/stream", (StatusFeed feed, CancellationToken ct) => Results.ServerSentEvents(feed.StreamAsync(ct)))
-            .RequireRole(ApiRole.Viewer);
+            .RequireRole(ApiRole.Viewer).WithSummary("Live status as server-sent events").Produces<string>(200, "text/event-stream");
         // Who is signed in, for the dashboard's "signed in as NAME (role)".
         app.MapGet("/api/me", (HttpContext context) =>
         {
@@ -39,11 +46,12 @@ internal static class DashboardEndpoints
             var role = LockstepClaims.Best(user);
             return Results.Json(new Me(config.Secured ? LockstepClaims.Actor(user) : "anonymous", config.Secured ? role is { } r ? LockstepClaims.Text(r) : null : "operator",
                 config.Secured ? LockstepClaims.Via(user) : null), ApiJson.Options);
-        }).RequireRole(ApiRole.Viewer);
+        }).RequireRole(ApiRole.Viewer).WithSummary("Who is signed in (name, role, how)").Produces<Me>();
         if (config.Oidc is not null)
         {
             // Starts the authorization code flow (with PKCE) at the identity provider; it comes back to /signin-oidc.
-            app.MapGet("/login/oidc", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/" }, [LockstepAuthentication.OidcScheme]));
+            app.MapGet("/login/oidc", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/" }, [LockstepAuthentication.OidcScheme]))
+                .WithSummary("Sign in through the identity provider (redirects there: authorization code flow with PKCE)").Produces(302);
         }
         app.MapPost("/logout", async (HttpContext context) =>
         {
@@ -57,7 +65,7 @@ internal static class DashboardEndpoints
                     return Results.SignOut(new AuthenticationProperties { RedirectUri = "/login" }, [LockstepAuthentication.OidcScheme]);
             }
             return Results.Redirect("/login");
-        }).DisableAntiforgery();
+        }).DisableAntiforgery().WithSummary("Sign out (and end the identity provider's session)").Produces(302);
         app.MapPost("/login", async (HttpContext context, CancellationToken ct) =>
         {
             if (!context.Request.HasFormContentType)
@@ -93,7 +101,8 @@ internal static class DashboardEndpoints
                 MaxAge = TimeSpan.FromHours(12),
             });
             return Results.Redirect("/");
-        }).DisableAntiforgery();
+        }).DisableAntiforgery().WithSummary("Sign in with an API key (form field 'key'); sets an HttpOnly cookie").Accepts<LoginForm>("application/x-www-form-urlencoded")
+            .Produces(302).Produces<string>(401, "text/html").Produces<string>(403, "text/html").Produces<string>(429, "text/html").WithProblems(400, 415);
     }
 
     /// <summary>The login page again, with why the key was not taken (and no cookie).</summary>
@@ -107,6 +116,8 @@ internal static class DashboardEndpoints
     }
 
     private sealed record Me(string Name, string? Role, string? Via);
+
+    private sealed record LoginForm(string Key);
 
     private static IResult Page(string name) => Results.Content(Html(name), "text/html; charset=utf-8");
 

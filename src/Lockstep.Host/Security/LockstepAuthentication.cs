@@ -33,7 +33,7 @@ public static class LockstepPolicies
 
     /// <summary>The endpoint needs <paramref name="role"/> (operators may do anything): its policy, plus the metadata the OpenAPI document reads.</summary>
     public static TBuilder RequireRole<TBuilder>(this TBuilder builder, ApiRole role) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new RequiresRole(role)).RequireAuthorization(For(role));
+        builder.WithMetadata(new RequiresRole(role)).RequireAuthorization(For(role)).WithProblems(401, 403, 429);
 }
 
 /// <summary>The claims Lockstep gives every signed-in principal, whatever the scheme.</summary>
@@ -60,9 +60,11 @@ internal static class LockstepClaims
     /// <summary>Adds the Lockstep claims (name, via, one role claim per role) to <paramref name="identity"/>.</summary>
     public static void Add(ClaimsIdentity identity, string name, string via, IEnumerable<ApiRole> roles)
     {
+        // Read the roles (which may come from this identity's own claims) before adding to it.
+        var granted = roles.Distinct().ToList();
         identity.AddClaim(new Claim(Name, name));
         identity.AddClaim(new Claim(ViaClaim, via));
-        foreach (var role in roles.Distinct()) identity.AddClaim(new Claim(Role, Text(role)));
+        foreach (var role in granted) identity.AddClaim(new Claim(Role, Text(role)));
     }
 }
 
@@ -233,7 +235,9 @@ internal static class LockstepAuthentication
                     ?? identity.FindFirst("sub")?.Value ?? "user";
                 if (roles.Count == 0)
                 {
-                    context.Fail($"your account ({name}) has no Lockstep role: its '{oidc.Roles.Claim}' claim names none of {string.Join(", ", oidc.Roles.Values.Keys)}");
+                    // Signed in at the provider, but not someone Lockstep knows: no session, back to the login page.
+                    context.HandleResponse();
+                    context.Response.Redirect("/login?error=no-role");
                     return Task.CompletedTask;
                 }
                 LockstepClaims.Add(identity, name, "sign-in", roles);
@@ -242,12 +246,10 @@ internal static class LockstepAuthentication
             OnRemoteFailure = context =>
             {
                 context.HandleResponse();
-                var message = context.Failure?.Message is { } m && m.StartsWith("your account", StringComparison.Ordinal)
-                    ? m : "Sign-in through the identity provider failed; try again.";
                 var reason = context.Failure?.GetType().Name ?? "unknown";
                 context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Lockstep.Security")
                     .LogWarning("Dashboard sign-in failed: {Reason}", reason);
-                context.Response.Redirect("/login?error=" + Uri.EscapeDataString(message));
+                context.Response.Redirect("/login?error=failed");
                 return Task.CompletedTask;
             },
         };
