@@ -16,6 +16,9 @@ command -v dotnet >/dev/null || fail "dotnet is not installed (needs the .NET 10
 echo "== servers (PostgreSQL + PostGIS, RabbitMQ, NATS JetStream, Mosquitto, Radicale, Chromium)"
 install_services >"$RESULTS/apt.log" 2>&1 || { tail -30 "$RESULTS/apt.log"; fail "could not install the test servers"; }
 
+echo "== npm tools (oidc-provider, Redocly CLI)"
+install_node_tools >"$RESULTS/npm.log" 2>&1 || { tail -30 "$RESULTS/npm.log"; fail "could not install the npm tools in tests/node"; }
+
 echo "== restore"
 dotnet restore Lockstep.slnx >"$RESULTS/restore.log" 2>&1 || { cat "$RESULTS/restore.log"; fail "restore failed"; }
 

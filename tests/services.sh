@@ -175,3 +175,9 @@ start_smalldisk() {   # -> LOCKSTEP_TEST_SMALLDISK: a 4 MB tmpfs that tests fill
   SVC_STOPS+=("umount '$d'")
   export LOCKSTEP_TEST_SMALLDISK=$d
 }
+
+# npm tools of the sign-in and OpenAPI tests (tests/node: oidc-provider, @redocly/cli), pinned by its package-lock.json.
+install_node_tools() {
+  command -v npm >/dev/null || { echo "node and npm are needed for the sign-in and OpenAPI tests (apt-get install nodejs npm)" >&2; return 1; }
+  (cd "$(dirname "${BASH_SOURCE[0]}")/node" && npm ci --no-audit --no-fund --loglevel=error)
+}

@@ -47,6 +47,9 @@ public static class LockstepHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddLockstep(config);
         builder.Services.AddSingleton<Dashboard.StatusFeed>();
+        Security.LockstepAuthentication.AddLockstepAuthentication(builder.Services, config);
+        builder.Services.AddLockstepOpenApi(config);
+        builder.Services.AddLockstepProblemDetails();
         if (config.Server.IntakeRequestsPerSecond is { } perSecond)
         {
             builder.Services.AddRateLimiter(o =>
@@ -89,13 +92,16 @@ public static class LockstepHost
             await Problems.Of(status, status == 500 ? "Internal error" : "Bad request", status == 500 ? "the request failed; see the server log" : "the request could not be read")
                 .ExecuteAsync(context);
         }));
-        var gate = new Security.ApiKeyGate(config.ApiKeys, app.Services.GetRequiredService<TimeProvider>());
-        app.Use(gate.InvokeAsync);
+        // 404, 405 and other empty framework answers become problem+json (see FrameworkProblems).
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         if (config.Server.IntakeRequestsPerSecond is not null) app.UseRateLimiter();
-        if (config.ApiKeys.Count == 0)
-            app.Logger.LogWarning("No API keys are configured (security.apiKeys): the API is open to anyone who can reach {Urls}", urls ?? config.Server.Urls ?? DefaultUrls);
+        if (!config.Secured)
+            app.Logger.LogWarning("No API keys, tokens or sign-in are configured (security.apiKeys, security.jwt, security.oidc): the API is open to anyone who can reach {Urls}", urls ?? config.Server.Urls ?? DefaultUrls);
+        app.MapOpenApi(LockstepOpenApi.DocumentPath).WithSummary("This document (OpenAPI 3.1)");
         app.MapLockstepApi();
-        Dashboard.DashboardEndpoints.MapDashboard(app, config, gate);
+        Dashboard.DashboardEndpoints.MapDashboard(app, config, app.Services.GetRequiredService<Security.ApiKeyGate>());
         return app;
     }
 }

@@ -78,6 +78,8 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         var schedules = ReadSchedules(root, flows, sources);
         var sync = ReadSync(root, flows, sources);
         var apiKeys = ReadApiKeys(root.Section("security"));
+        var jwt = ReadJwt(root.Section("security"));
+        var oidc = ReadOidc(root.Section("security"));
         var (sensitive, journalKeys) = ReadEntities(root.Section("entities"), root.Section("security"));
         var notify = ReadNotify(root.Section("notify"));
         Uri? otlp = null;
@@ -93,7 +95,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         foreach (var pair in sync.Where(p => p.Entities.Any(sensitive.ContainsKey)))
             root.Section("sync")?.Section(pair.Name)?.Error("entities with sensitive fields (entities.*.sensitive) in a two-way pair are not supported yet");
         if (context.Errors.Count > 0) throw new ConfigException(context.Errors.OrderBy(e => e.Line).ToList());
-        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, Sync = sync, ApiKeys = apiKeys, Notify = notify, OtlpEndpoint = otlp, Sensitive = sensitive, JournalKeys = journalKeys, Retention = retention };
+        return new LockstepConfig(file, storage, systems, flows, server, delivery, mapping, context.Secrets) { Sources = sources, Schedules = schedules, Sync = sync, ApiKeys = apiKeys, Jwt = jwt, Oidc = oidc, Notify = notify, OtlpEndpoint = otlp, Sensitive = sensitive, JournalKeys = journalKeys, Retention = retention };
     }
 
     private Dictionary<string, SystemDefinition> ReadSystems(ConfigSection root)
@@ -407,7 +409,7 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
     {
         var keys = new List<ApiKey>();
         if (security is null) return keys;
-        security.CheckKeys(["apiKeys", "journalKey", "previousJournalKeys"], ["tls", "cors", "rateLimit"]);
+        security.CheckKeys(["apiKeys", "journalKey", "previousJournalKeys", "jwt", "oidc"], ["tls", "cors", "rateLimit"]);
         if (security.Items("apiKeys") is not { } items) return keys;
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in items)

@@ -23,6 +23,15 @@ public sealed record LockstepConfig(
     /// <summary>API keys (<c>security.apiKeys</c>); none means the API is open (bind it to loopback).</summary>
     public IReadOnlyList<ApiKey> ApiKeys { get; init; } = [];
 
+    /// <summary>Bearer tokens from the organisation's identity provider (<c>security.jwt</c>); null when not used.</summary>
+    public JwtOptions? Jwt { get; init; }
+
+    /// <summary>Dashboard sign-in through the identity provider (<c>security.oidc</c>); null when not used.</summary>
+    public OidcOptions? Oidc { get; init; }
+
+    /// <summary>Whether anything guards the API: with no keys, tokens or sign-in configured, it is open.</summary>
+    public bool Secured => ApiKeys.Count > 0 || Jwt is not null || Oidc is not null;
+
     /// <summary>Admin notice channels (<c>notify:</c>).</summary>
     public IReadOnlyList<Notifications.NotifyChannel> Notify { get; init; } = [];
 

@@ -16,7 +16,7 @@ namespace Lockstep.Host.Api;
 /// </summary>
 internal static class ConflictEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, RequiresRole viewer, RequiresRole @operator)
+    public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/api/conflicts", async (HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
         {
@@ -26,13 +26,14 @@ internal static class ConflictEndpoints
             if (KnownNames.Check(engine.Config, null, null, request.Query["pair"].FirstOrDefault()) is { } unknown) return unknown;
             var all = request.Query["all"].FirstOrDefault() is "true" or "1" or "";
             return Results.Json(await engine.ConflictsAsync(request.Query["pair"].FirstOrDefault(), !all, limit, ct), ApiJson.Options);
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer).WithSummary("Two-way conflicts (open ones; ?all=true, ?pair=, ?limit=)").Produces<IReadOnlyList<ConflictView>>().WithProblems(400);
         app.MapGet("/api/conflicts/{id}", async (string id, LockstepEngine engine, CancellationToken ct) =>
         {
             if (!long.TryParse(id, out var n)) return Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")]);
             return await engine.GetConflictAsync(n, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no conflict with id {n}");
-        }).WithMetadata(viewer);
-        app.MapPost("/api/conflicts/{id}/resolve", ResolveAsync).WithMetadata(@operator);
+        }).RequireRole(ApiRole.Viewer).WithSummary("One conflict").Produces<ConflictView>().WithProblems(400, 404);
+        app.MapPost("/api/conflicts/{id}/resolve", ResolveAsync).RequireRole(ApiRole.Operator)
+            .WithSummary("Resolve a conflict: take source or target, or give the body").Accepts<ResolveRequest>("application/json").Produces<ConflictView>().WithProblems(400, 404, 409, 413);
     }
 
     private static async Task<IResult> ResolveAsync(string id, HttpContext context, LockstepEngine engine, CancellationToken ct)
@@ -88,10 +89,11 @@ internal static class ConflictEndpoints
         }
     }
 
+    private sealed record ResolveRequest(string? Take, System.Text.Json.Nodes.JsonObject? Body);
+
     private static IResult Invalid(string field) =>
         Problems.Of(400, "Invalid request", "send {\"take\": \"source\"} or {\"take\": \"target\"} or {\"body\": {...}} (exactly one)",
             [new FieldError(null, field, "expected take (source|target) or body (an object)")]);
 
-    private static string Actor(HttpContext context) =>
-        context.Items.TryGetValue(typeof(ApiKey), out var key) && key is ApiKey k ? k.Name : "anonymous";
+    private static string Actor(HttpContext context) => LockstepClaims.Actor(context.User);
 }

@@ -18,45 +18,48 @@ public static class LockstepEndpoints
     public static IEndpointRouteBuilder MapLockstepApi(this IEndpointRouteBuilder app)
     {
         var limited = app.ServiceProvider.GetService(typeof(LockstepConfig)) is LockstepConfig { Server.IntakeRequestsPerSecond: not null };
-        var publisher = new RequiresRole(ApiRole.Publisher);
-        var viewer = new RequiresRole(ApiRole.Viewer);
-        var @operator = new RequiresRole(ApiRole.Operator);
-        var publish = app.MapPost("/api/events", PublishAsync).WithMetadata(publisher);
+        var publish = app.MapPost("/api/events", PublishAsync).RequireRole(ApiRole.Publisher)
+            .WithSummary("Publish events (one event object or an array)").Accepts<IReadOnlyList<EventInput>>("application/json")
+            .Produces<PublishResponse>(202).WithProblems(400, 413, 415, 503);
         if (limited) publish.RequireRateLimiting(LockstepHost.IntakePolicy);
         app.MapGet("/api/events/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             // An id holding '/' is sent with it encoded (%2F): read from the raw path, decoded once.
             if (RawPath.Segments(context, "api", "events", null) is { } raw) id = raw[2];
             return await engine.GetEventAsync(id, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no event with id '{id}'");
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer).WithSummary("One event and its deliveries").Produces<Journal.EventView>().WithProblems(404);
         app.MapGet("/api/status", async (LockstepEngine engine, CancellationToken ct) =>
-            Results.Json(await engine.StatusAsync(ct), ApiJson.Options)).WithMetadata(viewer);
+            Results.Json(await engine.StatusAsync(ct), ApiJson.Options)).RequireRole(ApiRole.Viewer)
+            .WithSummary("Status of every system and flow").Produces<Status.StatusReport>();
         app.MapGet("/api/status/{system}", async (string system, LockstepEngine engine, CancellationToken ct) =>
             (await engine.StatusAsync(ct)).Systems.TryGetValue(system, out var status)
                 ? Results.Json(status, ApiJson.Options)
-                : Problems.NotFound($"no system named '{system}'")).WithMetadata(viewer);
-        app.MapGet("/api/dead", ListDeadAsync).WithMetadata(viewer);
-        app.MapPost("/api/dead/replay", ReplayAsync).WithMetadata(@operator);
+                : Problems.NotFound($"no system named '{system}'")).RequireRole(ApiRole.Viewer)
+            .WithSummary("Status of one system").Produces<Status.TargetStatus>().WithProblems(404);
+        app.MapGet("/api/dead", ListDeadAsync).RequireRole(ApiRole.Viewer)
+            .WithSummary("Dead letters (?flow=, ?system=, ?limit=)").Produces<IReadOnlyList<Journal.DeadLetter>>().WithProblems(400);
+        app.MapPost("/api/dead/replay", ReplayAsync).RequireRole(ApiRole.Operator)
+            .WithSummary("Replay dead letters (all, a flow's, or by ids)").Accepts<ReplayRequest>("application/json").Produces<ReplayResponse>().WithProblems(400, 413);
         app.MapDelete("/api/dead/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             if (!long.TryParse(id, out var n)) return Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")]);
             if (!await engine.DeadLetters.DropAsync(n, ct)) return Problems.NotFound($"no dead letter with id {n}");
             await engine.AuditAsync(Actor(context), "drop", $"dead letter {n}", null, ct);
             return Results.NoContent();
-        }).WithMetadata(@operator);
+        }).RequireRole(ApiRole.Operator).WithSummary("Drop a dead letter").Produces(204).WithProblems(400, 404);
         app.MapGet("/api/records/{entity}/{key}/history", async (string entity, string key, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             if (RawPath.Segments(context, "api", "records", null, null, "history") is { } raw) (entity, key) = (raw[2], raw[3]);
             var history = await engine.RecordHistoryAsync(entity, key, ct);
             return history.Versions.Count == 0 ? Problems.NotFound($"no record {entity}/{key}") : Results.Json(history, ApiJson.Options);
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer).WithSummary("A record's version history").Produces<Journal.RecordHistory>().WithProblems(404);
         app.MapGet("/api/audit", async (HttpRequest request, LockstepEngine engine, CancellationToken ct) =>
         {
             var limit = 100;
             if (request.Query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > 10_000))
                 return Problems.Of(400, "Invalid request", "limit must be a whole number from 1 to 10000", [new FieldError(null, "limit", "must be 1..10000")]);
             return Results.Json(await engine.AuditLogAsync(limit, ct), ApiJson.Options);
-        }).WithMetadata(viewer);
+        }).RequireRole(ApiRole.Viewer).WithSummary("The audit log: who replayed, dropped, synced, resolved (?limit=)").Produces<IReadOnlyList<Journal.AuditEntry>>().WithProblems(400);
         app.MapPost("/api/sync/{name}", async (string name, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             var full = context.Request.Query["full"].FirstOrDefault() is { } f && (f is "" or "true" or "1");
@@ -70,21 +73,23 @@ public static class LockstepEndpoints
             {
                 return Problems.Of(409, "Cannot sync", e.Message);
             }
-        }).WithMetadata(@operator);
-        ConflictEndpoints.Map(app, viewer, @operator);
+        }).RequireRole(ApiRole.Operator).WithSummary("Sync a flow or poll source now (?full=true reconciles everything)").Produces<SyncOutcome>().WithProblems(404, 409);
+        ConflictEndpoints.Map(app);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
-        var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
+        var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync)
+            .WithSummary("Receive a partner's webhook (authenticated by its signature, see the source's verify:)")
+            .Accepts<System.Text.Json.Nodes.JsonObject>("application/json").Produces<WebhookResponse>(202).Produces<WebhookResponse>(200).WithProblems(400, 401, 404, 413, 503);
         if (limited) webhooks.RequireRateLimiting(LockstepHost.IntakePolicy);
         app.MapGet("/metrics", async (HttpContext context, Metrics.LockstepMetrics metrics, CancellationToken ct) =>
         {
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.WriteAsync(context.Response.Body, ct);
-        }).WithMetadata(viewer);
-        app.MapGet("/health/live", () => Results.Json(new { status = "live" }));
+        }).RequireRole(ApiRole.Viewer).WithSummary("Prometheus metrics").Produces<string>(200, "text/plain");
+        app.MapGet("/health/live", () => Results.Json(new { status = "live" })).WithSummary("Liveness").Produces<HealthResponse>();
         app.MapGet("/health/ready", (LockstepEngine engine) =>
             !engine.Ready ? Results.Json(new { status = "starting" }, statusCode: 503)
             : !engine.JournalWritable ? Results.Json(new { status = "journal-unwritable", journal = engine.JournalStatus }, ApiJson.Options, statusCode: 503)
-            : Results.Json(new { status = "ready" }));
+            : Results.Json(new { status = "ready" })).WithSummary("Readiness: 503 while starting or while the journal cannot be written").Produces<HealthResponse>().Produces<HealthResponse>(503);
         return app;
     }
 
@@ -177,9 +182,8 @@ public static class LockstepEndpoints
         };
     }
 
-    /// <summary>Who acts: the API key's name, or "anonymous" when no keys are configured.</summary>
-    private static string Actor(HttpContext context) =>
-        context.Items.TryGetValue(typeof(ApiKey), out var key) && key is ApiKey k ? k.Name : "anonymous";
+    /// <summary>Who acts: the API key's name, the signed-in person, the token's subject; "anonymous" when nothing is configured.</summary>
+    private static string Actor(HttpContext context) => LockstepClaims.Actor(context.User);
 
     private static IResult TooLarge(long limit) =>
         Problems.Of(413, "Request too large", $"the body is larger than server.maxBodySize ({limit} bytes)", [new FieldError(null, "body", $"at most {limit} bytes")]);
@@ -248,4 +252,15 @@ public static class LockstepEndpoints
 
     /// <param name="Unrouted">Accepted events that match no flow: stored, delivered nowhere (<paramref name="UnroutedTypes"/> says which types).</param>
     private sealed record PublishResponse(int Accepted, int Duplicates, int Stale, int Unrouted, IReadOnlyList<string> UnroutedTypes);
+
+    // Shapes for the OpenAPI document: the handlers read and write these fields by hand.
+    private sealed record EventInput(string? Id, string Type, string Entity, string Key, long? Version, string? Op, System.Text.Json.Nodes.JsonObject? Data);
+
+    private sealed record ReplayRequest(IReadOnlyList<long>? Ids, string? Flow);
+
+    private sealed record ReplayResponse(int Replayed);
+
+    private sealed record WebhookResponse(bool Accepted, bool Duplicate);
+
+    private sealed record HealthResponse(string Status, string? Journal);
 }

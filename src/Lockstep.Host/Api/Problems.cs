@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Lockstep.Host.Api;
 
@@ -35,3 +36,34 @@ internal static class Problems
 
 /// <summary>One invalid field: <c>Index</c> is the position in an array body, null for a single object.</summary>
 internal sealed record FieldError(int? Index, string Field, string Message);
+
+/// <summary>
+/// The framework's own problem answers (404 on an unknown route, 405, 415, a parameter that does not bind, an unhandled
+/// exception) in Lockstep's shape: the same type URL, title, status, detail and errors as <see cref="Problems.Of"/>.
+/// </summary>
+internal static class FrameworkProblems
+{
+    public static IServiceCollection AddLockstepProblemDetails(this IServiceCollection services) =>
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+            var request = context.HttpContext.Request;
+            var (title, detail) = status switch
+            {
+                404 => ("Not found", $"no endpoint at {request.Method} {request.Path}; see /openapi/v1.json for the API"),
+                405 => ("Method not allowed", $"{request.Method} is not allowed on {request.Path}" + (context.HttpContext.Response.Headers.Allow is { Count: > 0 } allow ? $" (allowed: {allow})" : "")),
+                415 => ("Unsupported media type", $"'{request.ContentType}' is not accepted here"),
+                500 => ("Internal error", "the request failed; see the server log"),
+                _ => (problem.Title ?? "Bad request", problem.Detail ?? "the request could not be read"),
+            };
+            problem.Status = status;
+            problem.Title = title;
+            // A framework detail (a binding failure) names the parameter; an exception's message never goes out.
+            problem.Detail = status == 400 && problem.Detail is { Length: > 0 } own ? own : detail;
+            problem.Type = $"https://lockstep.dev/problems/{title.ToLowerInvariant().Replace(' ', '-')}";
+            problem.Instance = null;
+            problem.Extensions.Clear();
+            problem.Extensions["errors"] = null;
+        });
+}

@@ -8,53 +8,16 @@ using Microsoft.AspNetCore.Http;
 namespace Lockstep.Host.Security;
 
 /// <summary>
-/// API keys: <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c> on every endpoint that names a role; only the
-/// SHA-256 of each key is held, and every key is compared in constant time. No key → 401, a key without the role →
-/// 403, and an address that keeps presenting wrong keys is refused with 429 for a while (brute force).
+/// API keys: <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c> (or the dashboard's key cookie); only the
+/// SHA-256 of each key is held, and every key is compared in constant time. An address that keeps presenting wrong
+/// keys is refused with 429 for a while (brute force). The authentication scheme (<see cref="ApiKeyHandler"/>) and
+/// the dashboard's login form both check keys here.
 /// </summary>
 internal sealed class ApiKeyGate(IReadOnlyList<ApiKey> keys, TimeProvider time)
 {
     private const int MaxFailures = 10;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset Since)> _failures = new(StringComparer.Ordinal);
-
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
-    {
-        var required = context.GetEndpoint()?.Metadata.GetMetadata<RequiresRole>();
-        if (keys.Count == 0 || required is null)
-        {
-            await next(context);
-            return;
-        }
-        if (Throttled(context))
-        {
-            await Problems.Of(429, "Too many failed keys", "too many requests with a wrong API key from this address; wait and try again").ExecuteAsync(context);
-            return;
-        }
-        var presented = Presented(context.Request);
-        if (presented is null)
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            await Problems.Of(401, "Unauthorized", "send an API key as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'",
-                [new FieldError(null, "Authorization", "missing")]).ExecuteAsync(context);
-            return;
-        }
-        var key = Authenticate(context, presented);
-        if (key is null)
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            await Problems.Of(401, "Unauthorized", "the API key is not valid", [new FieldError(null, "Authorization", "not a valid key")]).ExecuteAsync(context);
-            return;
-        }
-        if (!required.AllowedFor(key.Role))
-        {
-            await Problems.Of(403, "Forbidden", $"key '{key.Name}' ({key.Role.ToString().ToLowerInvariant()}) may not do this; it needs the {required.Role.ToString().ToLowerInvariant()} role")
-                .ExecuteAsync(context);
-            return;
-        }
-        context.Items[typeof(ApiKey)] = key;
-        await next(context);
-    }
 
     /// <summary>
     /// Whether this address sent too many wrong keys within the window; if so, sets <c>Retry-After</c>. The login form
@@ -79,7 +42,7 @@ internal sealed class ApiKeyGate(IReadOnlyList<ApiKey> keys, TimeProvider time)
 
     private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-    private static string? Presented(HttpRequest request)
+    internal static string? Presented(HttpRequest request)
     {
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
