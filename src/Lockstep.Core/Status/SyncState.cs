@@ -1,9 +1,12 @@
 namespace Lockstep.Status;
 
-/// <summary>The words status uses: synced (nothing pending, in flight or dead), pending (work under way), failing.</summary>
+/// <summary>The words status uses: synced (nothing pending, in flight or dead), pending (work under way), failing, paused (by an operator).</summary>
 public static class SyncState
 {
     public const string Synced = "synced";
     public const string Pending = "pending";
     public const string Failing = "failing";
+
+    /// <summary>An operator paused it: its work waits, and that is not a failure.</summary>
+    public const string Paused = "paused";
 }

@@ -18,4 +18,7 @@ public sealed record TargetStatus(
     public Reconciliation.ReconcileReport? LastReconcile { get; init; }
 
     public DateTimeOffset? NextReconcileAt { get; init; }
+
+    /// <summary>Who paused it (or its system), when and why; null while it runs.</summary>
+    public Control.Pause? Paused { get; init; }
 }

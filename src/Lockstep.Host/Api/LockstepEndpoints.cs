@@ -72,6 +72,7 @@ public static class LockstepEndpoints
             }
         }).WithMetadata(@operator);
         ConflictEndpoints.Map(app, viewer, @operator);
+        ControlEndpoints.Map(app, viewer, @operator);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
         if (limited) webhooks.RequireRateLimiting(LockstepHost.IntakePolicy);
@@ -172,6 +173,7 @@ public static class LockstepEndpoints
         return outcome.Status switch
         {
             401 => Problems.Of(401, "Invalid signature", outcome.Error ?? "the signature does not verify", [new FieldError(null, "webhook-signature", outcome.Error ?? "invalid")]),
+            503 => Problems.Unavailable("Source paused", outcome.Error ?? "the source is paused", TimeSpan.FromSeconds(60)),
             400 => Problems.Of(400, "Invalid webhook", outcome.Error ?? "the body could not be used", [new FieldError(null, outcome.Field ?? "body", outcome.Error ?? "invalid")]),
             _ => Results.Json(new { accepted = !outcome.Duplicate, duplicate = outcome.Duplicate }, ApiJson.Options, statusCode: outcome.Status),
         };
