@@ -11,6 +11,11 @@ root.Subcommands.Add(SyncCommand.Create());
 root.Subcommands.Add(ConflictsCommand.Create());
 root.Subcommands.Add(DecryptCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ControlCommands.Pause());
+root.Subcommands.Add(ControlCommands.Resume());
+root.Subcommands.Add(ControlCommands.Circuit());
+root.Subcommands.Add(ControlCommands.Check());
+root.Subcommands.Add(ControlCommands.DropWork());
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

@@ -11,7 +11,7 @@ namespace Lockstep.Connectors.Http;
 /// <c>Idempotency-Key</c>, and classifies the answer: 2xx done; 408, 425, 429, 5xx and network errors transient
 /// (Retry-After passed on); a 404/410 to a delete done; redirects and other 4xx permanent.
 /// </summary>
-internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector, IBatchConnector
+internal sealed partial class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector, IBatchConnector
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
     private readonly HttpSystemClient _http = new(system, options, context.Time);

@@ -33,6 +33,20 @@ internal sealed class PostgresDatabase : SqlDatabase
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 
+    public override async Task<string?> CheckWriteAsync(DbConnection connection, SqlTable table, bool delete, CancellationToken cancellationToken)
+    {
+        var command = connection.CreateCommand();
+        await using var commandScope = command.ConfigureAwait(false);
+        command.CommandText = "SELECT has_table_privilege(to_regclass(@table), 'INSERT'), has_table_privilege(to_regclass(@table), 'UPDATE'), has_table_privilege(to_regclass(@table), 'DELETE')";
+        command.Parameters.Add(new NpgsqlParameter("table", NpgsqlDbType.Text) { Value = table.Quoted });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var missing = new[] { ("INSERT", reader.GetBoolean(0)), ("UPDATE", reader.GetBoolean(1)), ("DELETE", reader.GetBoolean(2) || !delete) }
+            .Where(p => !p.Item2).Select(p => p.Item1).ToList();
+        return missing.Count == 0 ? null : $"this login lacks {string.Join(", ", missing)} on {table.Name}";
+    }
+
     protected override async Task<Dictionary<string, SqlColumn>> ReadColumnsAsync(DbConnection connection, string table, CancellationToken cancellationToken)
     {
         var columns = new Dictionary<string, SqlColumn>(StringComparer.Ordinal);

@@ -49,6 +49,9 @@ internal abstract class SqlDatabase : IAsyncDisposable
     /// <summary>Expected failures as values: transient or permanent, with a message fit for attempts; null if not the database's.</summary>
     public abstract ConnectorResult? Classify(Exception exception);
 
+    /// <summary>Whether this login may insert, update (and delete) rows of the table, found without writing one; null when it may, else why not.</summary>
+    public abstract Task<string?> CheckWriteAsync(DbConnection connection, SqlTable table, bool delete, CancellationToken cancellationToken);
+
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     public static string QuoteTable(string table) => string.Join('.', table.Split('.').Select(Quote));

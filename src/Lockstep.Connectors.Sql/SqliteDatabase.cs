@@ -34,6 +34,25 @@ internal sealed class SqliteDatabase(string path, TimeSpan timeout) : SqlDatabas
         }
     }
 
+    // A write lock taken and given back at once: a read-only file, a read-only mount or a held lock says so here.
+    public override async Task<string?> CheckWriteAsync(DbConnection connection, SqlTable table, bool delete, CancellationToken cancellationToken)
+    {
+        var command = connection.CreateCommand();
+        await using var commandScope = command.ConfigureAwait(false);
+        try
+        {
+            command.CommandText = "BEGIN IMMEDIATE";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            command.CommandText = "ROLLBACK";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (SqliteException e)
+        {
+            return $"the database cannot be written: {CheckStep.Describe(e)}";
+        }
+    }
+
     protected override async Task<Dictionary<string, SqlColumn>> ReadColumnsAsync(DbConnection connection, string table, CancellationToken cancellationToken)
     {
         var columns = new Dictionary<string, SqlColumn>(StringComparer.Ordinal);

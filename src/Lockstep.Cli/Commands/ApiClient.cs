@@ -39,6 +39,9 @@ internal sealed class ApiClient : IDisposable
         return await ReadAsync(await _http.PostAsync(path.TrimStart('/'), content, cancellationToken), cancellationToken);
     }
 
+    public async Task<JsonElement> DeleteJsonAsync(string path, CancellationToken cancellationToken) =>
+        await ReadAsync(await _http.DeleteAsync(path.TrimStart('/'), cancellationToken), cancellationToken);
+
     public async Task DeleteAsync(string path, CancellationToken cancellationToken) =>
         await ReadAsync(await _http.DeleteAsync(path.TrimStart('/'), cancellationToken), cancellationToken);
 

@@ -11,7 +11,7 @@ internal static class SyncCommand
     public static Command Create()
     {
         var url = CommonOptions.Url();
-        var name = new Argument<string>("name") { Description = "A flow or a poll source" };
+        var name = new Argument<string>("name") { Description = "A flow, a system (every flow to it) or a poll source" };
         var full = new Option<bool>("--full") { Description = "A flow: compare every record with the target and repair drift. A poll source: read everything from the start and find vanished records" };
         var command = new Command("sync", "Run a source or a flow now") { url, name, full };
         command.SetAction((result, cancellationToken) => CliErrors.Guard(async () =>

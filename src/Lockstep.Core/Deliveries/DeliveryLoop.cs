@@ -57,6 +57,12 @@ internal sealed partial class DeliveryLoop : IDisposable
         _batches = Batches(flows, options.BatchSize);
     }
 
+    /// <summary>Operators' pauses: a paused system is not claimed for, a paused flow's claimed deliveries are put back untouched.</summary>
+    public Control.Pauses? Pauses { get; init; }
+
+    /// <summary>How long a paused flow's delivery waits before it is looked at again (resuming makes it due at once).</summary>
+    internal static readonly TimeSpan PausedRecheck = TimeSpan.FromHours(1);
+
     /// <summary>Raised after each committed batch of outcomes (for metrics and live views).</summary>
     public event Action<IReadOnlyList<DeliveryCompletion>>? Committed;
 
@@ -107,6 +113,7 @@ internal sealed partial class DeliveryLoop : IDisposable
                 quotas.Clear();
                 foreach (var lane in _lanes)
                 {
+                    if (Pauses?.Has(Control.PauseKind.System, lane.Name) == true) continue;
                     var capacity = lane.Capacity(now);
                     if (capacity > 0) quotas.Add(new ClaimQuota(lane.Name, Math.Min(capacity, _options.BatchSize)));
                 }
@@ -184,6 +191,13 @@ internal sealed partial class DeliveryLoop : IDisposable
         // The journal only hands out deliveries of configured flows.
         var flow = _flows[delivery.Flow];
         flow.Lane.OnClaimed(1);
+        if (Pauses?.Has(Control.PauseKind.Flow, delivery.Flow) == true)
+        {
+            // Checkpoint: put back pending with its attempts untouched and no attempt recorded; resuming makes it due now.
+            var now = _time.GetUtcNow();
+            _completions.Writer.TryWrite(new DeliveryCompletion(delivery, CompletionKind.Deferred, now, TimeSpan.Zero, null, "paused", now + PausedRecheck));
+            return;
+        }
         if (_batches.Count > 0 && TryBatch(delivery, flow)) return;
         // RunAsync yields before its first step, so it is registered here before it can unregister itself.
         _running[delivery.Id] = RunAsync(delivery, flow);

@@ -23,6 +23,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
     private readonly ResiliencePipeline<ConnectorResult> _pipeline;
     private readonly ResiliencePipeline<ConnectorResult> _outsideCircuit;
     private readonly RecordFailures _failures;
+    private readonly CircuitBreakerManualControl _manual = new();
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private int _claimed;
@@ -56,6 +57,7 @@ internal sealed partial class SystemLane : IAsyncDisposable
         _pipeline = new ResiliencePipelineBuilder<ConnectorResult> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ConnectorResult>
             {
+                ManualControl = _manual,
                 FailureRatio = circuit.FailureRatio,
                 MinimumThroughput = circuit.MinimumThroughput,
                 SamplingDuration = circuit.SamplingDuration,
@@ -138,6 +140,9 @@ internal sealed partial class SystemLane : IAsyncDisposable
         CircuitState.HalfOpen => Claimed == 0 ? 1 : 0,
         _ => 0,
     };
+
+    /// <summary>An operator's reset: the circuit closes now and its failure count starts afresh; the next failures may open it again.</summary>
+    public Task ResetCircuitAsync(CancellationToken cancellationToken) => _manual.CloseAsync(cancellationToken);
 
     public void OnClaimed(int count) => Interlocked.Add(ref _claimed, count);
 

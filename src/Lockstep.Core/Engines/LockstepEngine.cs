@@ -19,7 +19,7 @@ namespace Lockstep.Engines;
 /// The engine: intake with group commit, the delivery loop, status and dead letters over one journal. The host, the CLI
 /// and embedding applications all run this one type.
 /// </summary>
-public sealed class LockstepEngine : IAsyncDisposable
+public sealed partial class LockstepEngine : IAsyncDisposable
 {
     private readonly IJournal _journal;
     private readonly IJournalQueries _queries;
@@ -44,6 +44,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly JournalHealth _health;
     private readonly Routing.UnroutedEvents _unrouted;
     private readonly Channel<bool> _checkWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly Control.Pauses _pauses = new();
     private long _conflictsSeen;
     private int _started;
 
@@ -87,7 +88,10 @@ public sealed class LockstepEngine : IAsyncDisposable
             stamp = gate.Stamp;
         }
         var pairFlows = config.Sync.SelectMany(p => new[] { p.Source.Flow, p.Target.Flow }).ToHashSet(StringComparer.Ordinal);
-        _loop = new DeliveryLoop(journal.Queue, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows, _health);
+        _loop = new DeliveryLoop(journal.Queue, flows, _lanes, _work, time, logging.CreateLogger("Lockstep.Deliveries"), config.Secrets, config.Delivery, pairFlows, _health)
+        {
+            Pauses = _pauses,
+        };
         _loop.Committed += batch => Delivered?.Invoke(batch);
         _notices = new Notifications.NoticeBoard(
             [.. config.Notify.Where(c => notifiers?.ContainsKey(c.Name) == true).Select(c => (c, notifiers![c.Name]))], time, logging.CreateLogger("Lockstep.Notifications"));
@@ -185,6 +189,8 @@ public sealed class LockstepEngine : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _journal.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // Before any loop runs: a pause set before a restart holds from the first claim on.
+        _pauses.Load(await _journal.Control.ListPausesAsync(cancellationToken).ConfigureAwait(false));
         if (_conflictsWake is not null)
         {
             // Conflicts recorded before this start are not news; the ones intake records from now on are.
@@ -274,7 +280,7 @@ public sealed class LockstepEngine : IAsyncDisposable
             foreach (var (name, consumer) in _subscriptions) sources[name] = consumer.Status;
             report = report with { Sources = sources };
         }
-        return report;
+        return WithControl(report, counters);
     }
 
     /// <summary>
@@ -285,36 +291,12 @@ public sealed class LockstepEngine : IAsyncDisposable
     {
         if (_polls.ContainsKey(name))
             return new SyncOutcome(name, "source", await _jobs[(full ? "full:" : "") + name].RunNowAsync(cancellationToken).ConfigureAwait(false), null);
-        if (!_flowSystems.ContainsKey(name)) return null;
-        if (!full)
-        {
-            var now = _time.GetUtcNow();
-            var expedited = await _reconcileStore.ExpediteAsync(name, now, cancellationToken).ConfigureAwait(false);
-            _work.Set();
-            return new SyncOutcome(name, "flow", await ExpeditedAsync(name, expedited, now, cancellationToken).ConfigureAwait(false), null);
-        }
+        if (!_flowSystems.ContainsKey(name)) return _lanes.Any(l => l.Name == name) && !full ? await RetryNowAsync(name, "system", cancellationToken).ConfigureAwait(false) : null;
+        if (!full) return (await RetryNowAsync(name, "flow", cancellationToken).ConfigureAwait(false))!;
         if (!_reconcilers.TryGetValue(name, out var reconciler))
             throw new InvalidOperationException($"flow '{name}' has no 'reconcile:' settings (and its connector's read operation), so it cannot be reconciled");
         var report = await ReconcileAsync(reconciler, cancellationToken).ConfigureAwait(false);
         return new SyncOutcome(name, "flow", Summary(report), report);
-    }
-
-    /// <summary>
-    /// What <c>lockstep sync FLOW</c> did, truthfully: how many waiting retries it made due, how many pending deliveries
-    /// there are in all (the rest were due already), and whether they wait behind the system's open circuit.
-    /// </summary>
-    private async Task<string> ExpeditedAsync(string flow, int expedited, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var counters = (await _queries.CountersAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(c => c.Flow == flow);
-        var pending = counters?.Pending ?? 0;
-        var text = $"{expedited} waiting {(expedited == 1 ? "retry" : "retries")} made due now; {pending} pending in all";
-        if (pending > expedited) text += $" ({pending - expedited} already due)";
-        if (counters?.InFlight > 0) text += $", {counters.InFlight} in flight";
-        var system = _flowSystems[flow];
-        var circuit = _lanes.First(l => l.Name == system).Circuit(now);
-        if (circuit != CircuitState.Closed && pending > 0)
-            text += $"; the circuit of {system} is {(circuit == CircuitState.Open ? "open" : "half-open")}: they wait until it lets requests through";
-        return text;
     }
 
     /// <summary>A run's counts in one line; extras only where the flow can find them (it lists the target).</summary>
@@ -325,6 +307,7 @@ public sealed class LockstepEngine : IAsyncDisposable
 
     private async Task<string> PollAsync(SourceRunner runner, bool full, CancellationToken cancellationToken)
     {
+        if (_pauses.Get(Control.PauseKind.Source, runner.Name) is { } pause) return $"not polled: paused by {pause.By}";
         var accepted = await runner.RunOnceAsync(cancellationToken, full).ConfigureAwait(false);
         Counters.PollRan();
         if (runner.Status.State == "failing")
@@ -423,7 +406,9 @@ public sealed class LockstepEngine : IAsyncDisposable
 
     /// <summary>An inbound push to a webhook source; null when no webhook source has that name.</summary>
     public Task<WebhookOutcome>? ReceiveWebhookAsync(string source, Func<string, string?> header, byte[] body, CancellationToken cancellationToken) =>
-        _webhooks.TryGetValue(source, out var receiver) ? receiver.ReceiveAsync(header, body, cancellationToken) : null;
+        !_webhooks.TryGetValue(source, out var receiver) ? null
+        : _pauses.Has(Control.PauseKind.Source, source) ? Task.FromResult(new WebhookOutcome(503, $"source '{source}' is paused by an operator; retry later", false))
+        : receiver.ReceiveAsync(header, body, cancellationToken);
 
     public ValueTask<EventView?> GetEventAsync(string id, CancellationToken cancellationToken) => _queries.GetEventAsync(id, cancellationToken);
 

@@ -34,4 +34,7 @@ public interface IJournal : IAsyncDisposable
 
     /// <summary>The read model: counters, event and record history, the audit log.</summary>
     IJournalQueries Queries { get; }
+
+    /// <summary>Operators' run-time controls: pauses of flows, systems and sources.</summary>
+    Control.IControlStore Control { get; }
 }

@@ -20,4 +20,10 @@ public sealed record StatusReport(
 
     /// <summary>Two-way pairs (<c>sync:</c>): policy and conflicts, open ones waiting for an operator.</summary>
     public IReadOnlyDictionary<string, Conflicts.PairStatus>? Pairs { get; init; }
+
+    /// <summary>Operators' pauses in effect (flows, systems, sources); null when there are none.</summary>
+    public IReadOnlyList<Control.Pause>? Pauses { get; init; }
+
+    /// <summary>Flows no longer configured that left pending work or dead letters in the journal; null when there are none.</summary>
+    public IReadOnlyDictionary<string, RemovedFlow>? RemovedFlows { get; init; }
 }

@@ -24,4 +24,7 @@ public sealed record TargetStatus(
 
     /// <summary>When an open circuit lets its next probe through (systems with an open circuit only).</summary>
     public DateTimeOffset? NextProbeAt { get; init; }
+
+    /// <summary>Who paused it (or its system), when and why; null while it runs.</summary>
+    public Control.Pause? Paused { get; init; }
 }

@@ -75,6 +75,7 @@ public static class LockstepEndpoints
             }
         }).RequireRole(ApiRole.Operator).WithSummary("Sync a flow or poll source now (?full=true reconciles everything)").Produces<SyncOutcome>().WithProblems(404, 409);
         ConflictEndpoints.Map(app);
+        ControlEndpoints.Map(app);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync)
             .WithSummary("Receive a partner's webhook (authenticated by its signature, see the source's verify:)")
@@ -177,6 +178,7 @@ public static class LockstepEndpoints
         return outcome.Status switch
         {
             401 => Problems.Of(401, "Invalid signature", outcome.Error ?? "the signature does not verify", [new FieldError(null, "webhook-signature", outcome.Error ?? "invalid")]),
+            503 => Problems.Unavailable("Source paused", outcome.Error ?? "the source is paused", TimeSpan.FromSeconds(60)),
             400 => Problems.Of(400, "Invalid webhook", outcome.Error ?? "the body could not be used", [new FieldError(null, outcome.Field ?? "body", outcome.Error ?? "invalid")]),
             _ => Results.Json(new { accepted = !outcome.Duplicate, duplicate = outcome.Duplicate }, ApiJson.Options, statusCode: outcome.Status),
         };

@@ -20,6 +20,10 @@ internal static class Problems
         new WithRetryAfter(Of(StatusCodes.Status503ServiceUnavailable, "Journal unavailable",
             "the journal cannot be written right now (is its disk full or read-only?); nothing was stored: retry later"), retryAfter);
 
+    /// <summary>503 with Retry-After for something an operator switched off for now (a paused source).</summary>
+    public static IResult Unavailable(string title, string detail, TimeSpan retryAfter) =>
+        new WithRetryAfter(Of(StatusCodes.Status503ServiceUnavailable, title, detail), retryAfter);
+
     private sealed class WithRetryAfter(IResult inner, TimeSpan retryAfter) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)

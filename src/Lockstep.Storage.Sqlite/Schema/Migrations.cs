@@ -188,5 +188,16 @@ internal static class Migrations
         ) WITHOUT ROWID;
         ALTER TABLE deliveries ADD COLUMN claim_epoch INTEGER NOT NULL DEFAULT 0;
         """,
+        """
+        -- Operators' pauses (kind: flow, system, source): kept here so a pause survives a restart.
+        CREATE TABLE pauses(
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            paused_by TEXT NOT NULL,
+            paused_at INTEGER NOT NULL,
+            reason TEXT,
+            PRIMARY KEY(kind, name)
+        ) WITHOUT ROWID;
+        """,
     ];
 }
