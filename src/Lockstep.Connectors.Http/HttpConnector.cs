@@ -11,7 +11,7 @@ namespace Lockstep.Connectors.Http;
 /// <c>Idempotency-Key</c>, and classifies the answer: 2xx done; 408, 425, 429, 5xx and network errors transient
 /// (Retry-After passed on); a 404/410 to a delete done; redirects and other 4xx permanent.
 /// </summary>
-internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector, IBatchConnector
+internal sealed partial class HttpConnector(SystemDefinition system, HttpSystemOptions options, ConnectorContext context) : IConnector, IBatchConnector
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
     private readonly HttpSystemClient _http = new(system, options, context.Time);
@@ -19,6 +19,7 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var settings = (HttpFlowOptions)flow.Settings!;
+        if (settings.Create is not null) return await ApplyByTargetIdAsync(delivery, flow, settings, body, cancellationToken).ConfigureAwait(false);
         var operation = delivery.Op == RecordOp.Delete ? settings.Delete : settings.Upsert;
         if (operation is null && delivery.Op == RecordOp.Upsert) return ConnectorResult.Permanent("the flow has no upsert operation (only 'batch')");
         if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
@@ -164,9 +165,17 @@ internal sealed class HttpConnector(SystemDefinition system, HttpSystemOptions o
     {
         var settings = (HttpFlowOptions)flow.Settings!;
         if (settings.Get is null) return TargetRead.Failed("the flow has no 'get' operation");
+        string? targetId = null;
+        if (settings.Create is not null && Templates.HasTargetId(settings.Get.Path))
+        {
+            var (id, failure) = await TargetIdAsync(delivery, flow, settings, cancellationToken).ConfigureAwait(false);
+            if (failure is { } f) return TargetRead.Failed(f.Error ?? "the lookup failed");
+            if (id is null) return TargetRead.Missing;
+            targetId = id;
+        }
         try
         {
-            var url = _http.Resolve(settings.Get.RenderPath(delivery));
+            var url = _http.Resolve(settings.Get.RenderPath(delivery, targetId));
             using var response = await _http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone) return TargetRead.Missing;
             if (!response.IsSuccessStatusCode) return TargetRead.Failed(Redact($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"));

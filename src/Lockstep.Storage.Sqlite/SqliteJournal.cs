@@ -54,6 +54,8 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
 
     public IJournalQueries Queries => this;
 
+    public IIdentityStore Identities => this;
+
     public async ValueTask OpenAsync(CancellationToken cancellationToken)
     {
         if (Path.GetDirectoryName(Path.GetFullPath(_path)) is { } folder) Directory.CreateDirectory(folder);

@@ -389,8 +389,11 @@ public sealed class LockstepEngine : IAsyncDisposable
     public ValueTask<EventView?> GetEventAsync(string id, CancellationToken cancellationToken) => _queries.GetEventAsync(id, cancellationToken);
 
     /// <summary>One record's history across all systems: versions received, and every attempt per flow.</summary>
-    public ValueTask<RecordHistory> RecordHistoryAsync(string entity, string key, CancellationToken cancellationToken) =>
-        _queries.RecordHistoryAsync(entity, key, cancellationToken);
+    public async ValueTask<RecordHistory> RecordHistoryAsync(string entity, string key, CancellationToken cancellationToken)
+    {
+        var history = await _queries.RecordHistoryAsync(entity, key, cancellationToken).ConfigureAwait(false);
+        return history with { TargetIds = await _journal.Identities.IdsOfRecordAsync(entity, key, cancellationToken).ConfigureAwait(false) };
+    }
 
     /// <summary>Writes an operator action to the audit log, with who did it.</summary>
     public ValueTask AuditAsync(string actor, string action, string? target, string? detail, CancellationToken cancellationToken) =>

@@ -14,3 +14,5 @@ public sealed class SqliteCursorTests : CursorContract<SqliteBackend>;
 public sealed class SqliteRetentionTests : RetentionContract<SqliteBackend>;
 
 public sealed class SqliteReconcileTests : ReconcileContract<SqliteBackend>;
+
+public sealed class SqliteIdentityTests : IdentityContract<SqliteBackend>;

@@ -40,6 +40,8 @@ public sealed class FlakyJournal(IJournal inner, int failCompletions) : IJournal
 
     public IJournalQueries Queries => inner.Queries;
 
+    public IIdentityStore Identities => inner.Identities;
+
     public ValueTask OpenAsync(CancellationToken cancellationToken) => inner.OpenAsync(cancellationToken);
 
     public ValueTask<IReadOnlyList<Delivery>> ClaimDueAsync(IReadOnlyList<ClaimQuota> quotas, DateTimeOffset now, CancellationToken cancellationToken) =>
