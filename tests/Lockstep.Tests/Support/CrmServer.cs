@@ -13,8 +13,8 @@ namespace Lockstep.Tests.Support;
 /// A CRM that assigns its own ids, on real Kestrel (127.0.0.1, port 0): <c>POST /api/contacts</c> creates and answers
 /// <c>{"id": ...}</c>; <c>GET /api/contacts?externalKey=K</c> finds (<c>{"items": [...]}</c>); <c>GET/PUT/DELETE
 /// /api/contacts/{id}</c>. Faults on demand: 503 before anything is applied (<see cref="FailureRate"/>), and creates that
-/// are applied and then never answered (<see cref="HangCreateRate"/>, held until the client gives up) or cut off
-/// (<see cref="ResetNextCreates"/>: the connection is aborted after the contact was stored).
+/// are applied and then time out (<see cref="TimeoutCreateRate"/>: 504 from its gateway, which gave up waiting) or are
+/// cut off (<see cref="ResetNextCreates"/>: the connection is aborted after the contact was stored).
 /// </summary>
 internal sealed class CrmServer : IAsyncDisposable
 {
@@ -41,7 +41,7 @@ internal sealed class CrmServer : IAsyncDisposable
 
     public double FailureRate { get; set; }
 
-    public double HangCreateRate { get; set; }
+    public double TimeoutCreateRate { get; set; }
 
     /// <summary>How many of the next creates are applied and then cut off (connection aborted, no answer).</summary>
     public int ResetNextCreates;
@@ -55,13 +55,13 @@ internal sealed class CrmServer : IAsyncDisposable
     /// <summary>Pulses after every request.</summary>
     public Signal Changed { get; } = new();
 
-    public static async Task<CrmServer> StartAsync(double failureRate = 0, double hangCreateRate = 0, int seed = 1, string? token = null)
+    public static async Task<CrmServer> StartAsync(double failureRate = 0, double timeoutCreateRate = 0, int seed = 1, string? token = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var crm = new CrmServer(app, new Random(seed), token) { FailureRate = failureRate, HangCreateRate = hangCreateRate };
+        var crm = new CrmServer(app, new Random(seed), token) { FailureRate = failureRate, TimeoutCreateRate = timeoutCreateRate };
         app.Use(async (context, next) =>
         {
             crm.Requests.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}");
@@ -112,18 +112,11 @@ internal sealed class CrmServer : IAsyncDisposable
                 context.Abort();
                 return Results.Empty;
             }
-            if (crm.Roll(crm.HangCreateRate))
+            if (crm.Roll(crm.TimeoutCreateRate))
             {
+                // Applied, but the CRM's gateway stopped waiting for it: the client learns nothing of the new id.
                 Interlocked.Increment(ref crm.CutOffCreates);
-                // Applied, never answered: held until the client times out (or dies) and drops the connection.
-                try
-                {
-                    await Task.Delay(Timeout.InfiniteTimeSpan, TimeProvider.System, context.RequestAborted);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-                return Results.Empty;
+                return Results.StatusCode(504);
             }
             return Results.Json(new JsonObject { ["id"] = id }, statusCode: 201);
         });
