@@ -209,6 +209,9 @@ public sealed class LockstepEngine : IAsyncDisposable
         await _loop.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Whether an event's <c>targets</c> may name <paramref name="name"/>: a flow, or a system some flow writes to.</summary>
+    public bool IsTarget(string name) => _flowSystems.ContainsKey(name) || _flowSystems.ContainsValue(name);
+
     /// <summary>Commits the events durably, then answers; nothing is acknowledged before its commit.</summary>
     public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
