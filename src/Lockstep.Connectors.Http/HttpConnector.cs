@@ -19,6 +19,7 @@ internal sealed partial class HttpConnector(SystemDefinition system, HttpSystemO
     public async ValueTask<ConnectorResult> ApplyAsync(Delivery delivery, FlowDefinition flow, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var settings = (HttpFlowOptions)flow.Settings!;
+        if (settings.Create is not null) return await ApplyByTargetIdAsync(delivery, flow, settings, body, cancellationToken).ConfigureAwait(false);
         var operation = delivery.Op == RecordOp.Delete ? settings.Delete : settings.Upsert;
         if (operation is null && delivery.Op == RecordOp.Upsert) return ConnectorResult.Permanent("the flow has no upsert operation (only 'batch')");
         if (operation is null) return ConnectorResult.Skipped("the flow has no delete operation");
@@ -164,9 +165,17 @@ internal sealed partial class HttpConnector(SystemDefinition system, HttpSystemO
     {
         var settings = (HttpFlowOptions)flow.Settings!;
         if (settings.Get is null) return TargetRead.Failed("the flow has no 'get' operation");
+        string? targetId = null;
+        if (settings.Create is not null && Templates.HasTargetId(settings.Get.Path))
+        {
+            var (id, failure) = await TargetIdAsync(delivery, flow, settings, cancellationToken).ConfigureAwait(false);
+            if (failure is { } f) return TargetRead.Failed(f.Error ?? "the lookup failed");
+            if (id is null) return TargetRead.Missing;
+            targetId = id;
+        }
         try
         {
-            var url = _http.Resolve(settings.Get.RenderPath(delivery));
+            var url = _http.Resolve(settings.Get.RenderPath(delivery, targetId));
             using var response = await _http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone) return TargetRead.Missing;
             if (!response.IsSuccessStatusCode) return TargetRead.Failed(Redact($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"));

@@ -10,7 +10,8 @@ public sealed class HttpConnectorFactory : IConnectorFactory
 
     public IReadOnlyCollection<string> SystemKeys { get; } = ["url", "auth", "headers", "tls"];
 
-    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "list", "listKey", "batch", "linger", "batchSize"];
+    public IReadOnlyCollection<string> FlowKeys { get; } = ["upsert", "delete", "get", "list", "listKey", "batch", "linger", "batchSize",
+        "create", "createId", "lookup", "lookupId", "update"];
 
     public object? BindSystem(ConfigSection system)
     {
@@ -28,11 +29,13 @@ public sealed class HttpConnectorFactory : IConnectorFactory
         var upsertText = flow.String("upsert");
         var deleteText = flow.String("delete");
         var batchText = flow.String("batch");
-        if (upsertText is null && batchText is null)
+        var createText = flow.String("create");
+        if (upsertText is null && batchText is null && createText is null)
         {
-            flow.Error($"needs 'upsert' (e.g. upsert: PUT /api/records/{{key}}) or 'batch' (e.g. batch: POST /api/records/batch) to write to http system '{system.Name}'");
+            flow.Error($"needs 'upsert' (e.g. upsert: PUT /api/records/{{key}}), 'batch' (e.g. batch: POST /api/records/batch) or 'create' (for a target that assigns its own ids) to write to http system '{system.Name}'");
             return null;
         }
+        var identity = createText is not null;
         string? error = null;
         var upsert = upsertText is null ? null : HttpOperation.Parse(upsertText, out error);
         if (error is not null) flow.Error("upsert", error);
@@ -54,13 +57,13 @@ public sealed class HttpConnectorFactory : IConnectorFactory
         HttpOperation? delete = null;
         if (deleteText is not null)
         {
-            delete = HttpOperation.Parse(deleteText, out error);
+            delete = HttpOperation.Parse(deleteText, out error, targetId: identity);
             if (error is not null) flow.Error("delete", error);
         }
         HttpOperation? get = null;
         if (flow.String("get") is { } getText)
         {
-            get = HttpOperation.Parse(getText, out error, allowGet: true);
+            get = HttpOperation.Parse(getText, out error, allowGet: true, targetId: identity);
             if (error is not null) flow.Error("get", error);
             else if (get!.Method != HttpMethod.Get) flow.Error("get", "must be a GET request");
         }
@@ -77,8 +80,79 @@ public sealed class HttpConnectorFactory : IConnectorFactory
         {
             if (Templates.Unknown(value) is { } unknown) flow.Error("headers", $"{name}: unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})");
         }
-        if (upsert is null && batch is null) return null;
-        return new HttpFlowOptions(upsert, delete, get) { Batch = batch, Linger = linger ?? TimeSpan.FromMilliseconds(50), BatchSize = batchSize, List = list, ListKey = listKey };
+        var ids = BindIdentity(flow, createText, upsertText, batchText);
+        if (upsert is null && batch is null && ids?.Create is null) return null;
+        return new HttpFlowOptions(upsert, delete, get)
+        {
+            Batch = batch,
+            Linger = linger ?? TimeSpan.FromMilliseconds(50),
+            BatchSize = batchSize,
+            List = list,
+            ListKey = listKey,
+            Create = ids?.Create,
+            CreateId = ids?.CreateId,
+            Lookup = ids?.Lookup,
+            LookupId = ids?.LookupId,
+            Update = ids?.Update,
+        };
+    }
+
+    /// <summary>
+    /// The create-or-update keys of a target that assigns its own ids: <c>create</c> with <c>createId</c>, <c>lookup</c>
+    /// with <c>lookupId</c> (required: a create whose outcome is unknown is looked up before any second create), and
+    /// <c>update</c> by <c>{targetId}</c>. Without <c>create</c> none of them applies.
+    /// </summary>
+    private static HttpFlowOptions? BindIdentity(ConfigSection flow, string? createText, string? upsertText, string? batchText)
+    {
+        string[] others = ["createId", "lookup", "lookupId", "update"];
+        if (createText is null)
+        {
+            foreach (var key in others.Where(k => flow.String(k) is not null)) flow.Error(key, "only applies with 'create' (a target that assigns its own ids)");
+            return null;
+        }
+        if (upsertText is not null) flow.Error("upsert", "cannot be combined with 'create': use 'update' (e.g. update: PUT /api/contacts/{targetId})");
+        if (batchText is not null) flow.Error("batch", "cannot be combined with 'create' (each record needs its own id)");
+        var create = HttpOperation.Parse(createText, out var error);
+        if (error is not null) flow.Error("create", error);
+        else if (create!.Method == HttpMethod.Delete) { flow.Error("create", "must be a POST, PUT or PATCH"); create = null; }
+        var createId = ReadPath(flow, "createId", "$.id");
+        HttpOperation? lookup = null;
+        if (flow.String("lookup") is { } lookupText)
+        {
+            lookup = HttpOperation.Parse(lookupText, out error, allowGet: true);
+            if (error is not null) flow.Error("lookup", error);
+            else if (lookup!.Method != HttpMethod.Get) { flow.Error("lookup", "must be a GET request (e.g. lookup: GET /api/contacts?externalKey={key})"); lookup = null; }
+        }
+        else
+        {
+            flow.Error("lookup", "is required with 'create': a create whose answer was lost is looked up before any second create (e.g. lookup: GET /api/contacts?externalKey={key})");
+        }
+        var lookupId = ReadPath(flow, "lookupId", "$.items[0].id");
+        HttpOperation? update = null;
+        if (flow.String("update") is { } updateText)
+        {
+            update = HttpOperation.Parse(updateText, out error, targetId: true);
+            if (error is not null) flow.Error("update", error);
+            else if (update!.Method == HttpMethod.Delete) { flow.Error("update", "must be a POST, PUT or PATCH"); update = null; }
+        }
+        else
+        {
+            flow.Error("update", "is required with 'create' (e.g. update: PUT /api/contacts/{targetId})");
+        }
+        if (create is null || createId is null || lookup is null || lookupId is null || update is null) return null;
+        return new HttpFlowOptions(null, null, null) { Create = create, CreateId = createId, Lookup = lookup, LookupId = lookupId, Update = update };
+    }
+
+    private static JsonPath? ReadPath(ConfigSection flow, string key, string example)
+    {
+        if (flow.String(key) is not { } text)
+        {
+            flow.Error(key, $"is required with 'create': where the answer holds the target's id (e.g. {key}: {example})");
+            return null;
+        }
+        var path = JsonPath.Parse(text, out var error);
+        if (error is not null) flow.Error(key, error);
+        return path;
     }
 
     public IConnector Create(SystemDefinition system, ConnectorContext context) =>

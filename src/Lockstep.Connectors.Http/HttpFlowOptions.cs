@@ -17,4 +17,19 @@ internal sealed record HttpFlowOptions(HttpOperation? Upsert, HttpOperation? Del
     public HttpListOperation? List { get; init; }
 
     public string? ListKey { get; init; }
+
+    /// <summary>
+    /// Set on a flow whose target assigns its own ids: creates go here, and the id is taken from the answer at
+    /// <see cref="CreateId"/>; <see cref="Update"/>, <see cref="HttpFlowOptions.Delete"/> and <see cref="HttpFlowOptions.Get"/>
+    /// address the record by <c>{targetId}</c>, found by <see cref="Lookup"/> when the identity map holds none.
+    /// </summary>
+    public HttpOperation? Create { get; init; }
+
+    public JsonPath? CreateId { get; init; }
+
+    public HttpOperation? Lookup { get; init; }
+
+    public JsonPath? LookupId { get; init; }
+
+    public HttpOperation? Update { get; init; }
 }

@@ -19,7 +19,8 @@ internal sealed partial class HttpOperation
 
     public string Path { get; }
 
-    public static HttpOperation? Parse(string text, out string? error, bool allowGet = false)
+    /// <param name="targetId">Whether <c>{targetId}</c> (the target's own id, from the identity map) may appear.</param>
+    public static HttpOperation? Parse(string text, out string? error, bool allowGet = false, bool targetId = false)
     {
         error = null;
         var parts = text.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -29,15 +30,17 @@ internal sealed partial class HttpOperation
             error = $"'{text}' is not an operation (write METHOD /path, e.g. PUT /api/records/{{key}}; methods: {string.Join(", ", Methods)})";
             return null;
         }
-        if (Templates.Unknown(parts[1]) is { } unknown)
+        if (Templates.Unknown(parts[1], targetId) is { } unknown)
         {
-            error = $"unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}})";
+            error = unknown == "targetId"
+                ? "{targetId} is only known on a flow whose target assigns its own ids ('create:' with 'createId:'), in update, delete and get"
+                : $"unknown placeholder {{{unknown}}} (use {{key}}, {{entity}}, {{version}}, {{flow}}{(targetId ? ", {targetId}" : "")})";
             return null;
         }
         return new HttpOperation(new HttpMethod(parts[0].ToUpperInvariant()), parts[1]);
     }
 
-    public string RenderPath(Delivery delivery) => Templates.Render(Path, delivery);
+    public string RenderPath(Delivery delivery, string? targetId = null) => Templates.Render(Path, delivery, targetId);
 }
 
 /// <summary>
@@ -48,10 +51,13 @@ internal static partial class Templates
 {
     private static readonly string[] Known = ["key", "entity", "version", "flow"];
 
-    public static string? Unknown(string template) =>
-        Placeholder().Matches(template).Select(m => m.Groups[1].Value).FirstOrDefault(name => !Known.Contains(name));
+    public static string? Unknown(string template, bool targetId = false) =>
+        Placeholder().Matches(template).Select(m => m.Groups[1].Value).FirstOrDefault(name => !Known.Contains(name) && !(targetId && name == "targetId"));
 
-    public static string Render(string template, Delivery d)
+    public static bool HasTargetId(string template) => Placeholder().Matches(template).Any(m => m.Groups[1].Value == "targetId");
+
+    /// <param name="targetId">The target's own id for <c>{targetId}</c>; null where none applies.</param>
+    public static string Render(string template, Delivery d, string? targetId = null)
     {
         if (!template.Contains('{', StringComparison.Ordinal)) return template;
         return Placeholder().Replace(template, m =>
@@ -62,6 +68,7 @@ internal static partial class Templates
                 "entity" => KeyEncoder.Encode(d.Entity),
                 "version" => d.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "flow" => KeyEncoder.Encode(d.Flow),
+                "targetId" when targetId is not null => KeyEncoder.Encode(targetId),
                 _ => m.Value,
             };
         });

@@ -65,7 +65,7 @@ public static class LockstepServiceCollectionExtensions
             var time = sp.GetRequiredService<TimeProvider>();
             var logging = sp.GetRequiredService<ILoggerFactory>();
             var journal = sp.GetRequiredService<IJournal>();
-            var context = new ConnectorContext(time, logging, config.Secrets);
+            var context = new ConnectorContext(time, logging, config.Secrets) { Identities = journal.Identities };
             var factories = ConnectorFactories.Concat(config.ExtraConnectors).Concat(extraFactories ?? []).ToDictionary(f => f.Type, StringComparer.Ordinal);
             var connectors = config.Systems.Values.ToDictionary(s => s.Name, s => factories[s.Type].Create(s, context), StringComparer.Ordinal);
             var sources = CreateSources(config, context);

@@ -217,6 +217,9 @@ public sealed partial class LockstepEngine : IAsyncDisposable
         await _loop.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Whether an event's <c>targets</c> may name <paramref name="name"/>: a flow, or a system some flow writes to.</summary>
+    public bool IsTarget(string name) => _flowSystems.ContainsKey(name) || _flowSystems.ContainsValue(name);
+
     /// <summary>Commits the events durably, then answers; nothing is acknowledged before its commit.</summary>
     public async ValueTask<AppendResult> PublishAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
@@ -413,8 +416,11 @@ public sealed partial class LockstepEngine : IAsyncDisposable
     public ValueTask<EventView?> GetEventAsync(string id, CancellationToken cancellationToken) => _queries.GetEventAsync(id, cancellationToken);
 
     /// <summary>One record's history across all systems: versions received, and every attempt per flow.</summary>
-    public ValueTask<RecordHistory> RecordHistoryAsync(string entity, string key, CancellationToken cancellationToken) =>
-        _queries.RecordHistoryAsync(entity, key, cancellationToken);
+    public async ValueTask<RecordHistory> RecordHistoryAsync(string entity, string key, CancellationToken cancellationToken)
+    {
+        var history = await _queries.RecordHistoryAsync(entity, key, cancellationToken).ConfigureAwait(false);
+        return history with { TargetIds = await _journal.Identities.IdsOfRecordAsync(entity, key, cancellationToken).ConfigureAwait(false) };
+    }
 
     /// <summary>Writes an operator action to the audit log, with who did it.</summary>
     public ValueTask AuditAsync(string actor, string action, string? target, string? detail, CancellationToken cancellationToken) =>

@@ -14,6 +14,12 @@ public sealed record Event(string Id, string Type, string Entity, string Key, lo
     /// </summary>
     public const long MaxVersion = long.MaxValue / 2;
 
+    /// <summary>
+    /// The flows or systems the event is for (the envelope's <c>targets</c>): routing keeps only the flows it would take
+    /// anyway that are named, or that write to a named system. Null routes by type and entity alone.
+    /// </summary>
+    public IReadOnlyList<string>? Targets { get; init; }
+
     /// <summary>The source it came in through, when it belongs to a side of a two-way pair (null otherwise).</summary>
     public string? Origin { get; init; }
 

@@ -32,7 +32,7 @@ public sealed class AppendRules(FlowRouter router, DeliveryOptions options, Sens
         var id = e.Id.Length > 0 ? e.Id : EventIds.Derived(e.Entity, e.Key, version);
         var data = sensitive is null ? e.Data : sensitive.Protect(e.Entity, e.Data);
         if (head is { } newest && version <= newest) return new AppendDecision(id, version, true, [], false, data, e.Id.Length == 0);
-        var flows = router.Match(e.Type, e.Entity);
+        var flows = router.Match(e.Type, e.Entity, e.Targets);
         var tracked = flows.Count > 0 && CompletionEvents && !Event.IsCompletion(e.Type);
         return new AppendDecision(id, version, false, flows, tracked, data, e.Id.Length == 0);
     }

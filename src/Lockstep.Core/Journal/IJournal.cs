@@ -32,6 +32,9 @@ public interface IJournal : IAsyncDisposable
 
     IRetentionStore Retention { get; }
 
+    /// <summary>The identity map: the target's own id per (flow, entity, key), for targets that assign ids on create.</summary>
+    IIdentityStore Identities { get; }
+
     /// <summary>The read model: counters, event and record history, the audit log.</summary>
     IJournalQueries Queries { get; }
 

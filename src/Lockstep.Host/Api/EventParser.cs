@@ -10,7 +10,7 @@ namespace Lockstep.Host.Api;
 /// </summary>
 internal static class EventParser
 {
-    private static readonly HashSet<string> Fields = ["id", "type", "entity", "key", "version", "op", "data"];
+    private static readonly HashSet<string> Fields = ["id", "type", "entity", "key", "version", "op", "data", "targets"];
     private static readonly string UnknownField = $"unknown field (expected: {string.Join(", ", Fields)})";
     public const int MaxIdLength = 256;
     private const int MaxNameLength = 256;
@@ -19,19 +19,21 @@ internal static class EventParser
     /// <summary>How many problems an answer lists; the rest are counted (an answer stays small whatever the body).</summary>
     public const int MaxListedErrors = 100;
 
-    public static (List<Event> Events, Errors Errors) Parse(JsonElement root)
+    /// <param name="isTarget">Whether a name in an event's <c>targets</c> is a flow or system of the configuration.</param>
+    public static (List<Event> Events, Errors Errors) Parse(JsonElement root, Func<string, bool>? isTarget = null)
     {
+        isTarget ??= _ => true;
         var events = new List<Event>();
         var errors = new Errors();
         if (root.ValueKind == JsonValueKind.Array)
         {
             var index = 0;
-            foreach (var item in root.EnumerateArray()) ParseOne(item, index++, events, errors);
+            foreach (var item in root.EnumerateArray()) ParseOne(item, index++, events, errors, isTarget);
             if (index == 0) errors.Add(new FieldError(null, "", "the array is empty"));
         }
         else if (root.ValueKind == JsonValueKind.Object)
         {
-            ParseOne(root, null, events, errors);
+            ParseOne(root, null, events, errors, isTarget);
         }
         else
         {
@@ -40,7 +42,7 @@ internal static class EventParser
         return (events, errors);
     }
 
-    private static void ParseOne(JsonElement item, int? index, List<Event> events, Errors errors)
+    private static void ParseOne(JsonElement item, int? index, List<Event> events, Errors errors, Func<string, bool> isTarget)
     {
         var before = errors.Count;
         void Fail(string field, string message) => errors.Add(new FieldError(index, index is null ? field : $"[{index}].{field}", message));
@@ -97,10 +99,39 @@ internal static class EventParser
             Fail("data", "is required for an upsert");
         }
 
+        var targets = Targets(item, isTarget, Fail);
+
         if (errors.Count > before) return;
         // Without an id, a versioned event is identified by its version, so a resend is recognised as a duplicate.
         id ??= version is { } ver ? EventIds.Derived(entity!, key!, ver) : "";
-        events.Add(new Event(id, type!, entity!, key!, version, op, data));
+        events.Add(new Event(id, type!, entity!, key!, version, op, data) { Targets = targets });
+    }
+
+    /// <summary>The event's <c>targets</c>: a non-empty array of flow or system names; each bad entry named by its index.</summary>
+    private static List<string>? Targets(JsonElement item, Func<string, bool> isTarget, Action<string, string> fail)
+    {
+        if (!item.TryGetProperty("targets", out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            fail("targets", "must be an array of flow or system names");
+            return null;
+        }
+        if (value.GetArrayLength() == 0)
+        {
+            fail("targets", "must name at least one flow or system (leave it out to route by type and entity)");
+            return null;
+        }
+        var targets = new List<string>();
+        var i = 0;
+        foreach (var entry in value.EnumerateArray())
+        {
+            var field = $"targets[{i++}]";
+            var name = entry.ValueKind == JsonValueKind.String ? Unicode(entry) : null;
+            if (name is null) fail(field, "must be a flow or system name (a string)");
+            else if (!isTarget(name)) fail(field, $"'{(name.Length > MaxNameLength ? name[..MaxNameLength] + "..." : name)}' is not a flow, nor a system a flow writes to");
+            else targets.Add(name);
+        }
+        return targets;
     }
 
     private const string LoneSurrogate = "must be valid Unicode (it holds a lone surrogate, \\ud800-\\udfff without its pair)";

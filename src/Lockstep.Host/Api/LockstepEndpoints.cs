@@ -117,7 +117,7 @@ public static class LockstepEndpoints
         }
         using (document)
         {
-            var (events, errors) = EventParser.Parse(document.RootElement);
+            var (events, errors) = EventParser.Parse(document.RootElement, engine.IsTarget);
             if (errors.Count > 0)
             {
                 var more = errors.Count - errors.Listed.Count;

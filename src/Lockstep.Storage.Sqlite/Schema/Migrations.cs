@@ -199,5 +199,17 @@ internal static class Migrations
             PRIMARY KEY(kind, name)
         ) WITHOUT ROWID;
         """,
+        """
+        -- The identity map: the id a target assigned to a record on create, per flow (lookup, update and delete use it).
+        CREATE TABLE identities(
+            flow TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            saved_at INTEGER NOT NULL,
+            PRIMARY KEY(flow, entity, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_identities_record ON identities(entity, key);
+        """,
     ];
 }
