@@ -13,7 +13,7 @@ fail() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 command -v dotnet >/dev/null || fail "dotnet is not installed (needs the .NET 10 SDK)"
 
-echo "== servers (PostgreSQL + PostGIS, RabbitMQ, NATS JetStream, Mosquitto, Radicale, Chromium)"
+echo "== servers (PostgreSQL + PostGIS, RabbitMQ, NATS JetStream, Mosquitto, Radicale, MariaDB, Chromium)"
 install_services >"$RESULTS/apt.log" 2>&1 || { tail -30 "$RESULTS/apt.log"; fail "could not install the test servers"; }
 
 echo "== npm tools (oidc-provider, Redocly CLI)"
@@ -29,7 +29,7 @@ echo "== build (Release, warnings as errors)"
 dotnet build Lockstep.slnx -c Release --no-restore -warnaserror >"$RESULTS/build.log" 2>&1 || { grep -E "error|warn" "$RESULTS/build.log" | sort -u; fail "build failed"; }
 
 echo "== start servers"
-{ start_rabbit && start_pg && start_nats && start_mqtt && start_caldav lockstep "caldav-$RANDOM$RANDOM"; } || fail "a test server did not start"
+{ start_rabbit && start_pg && start_nats && start_mqtt && start_caldav lockstep "caldav-$RANDOM$RANDOM" && start_mariadb; } || fail "a test server did not start"
 start_smalldisk || echo "warning: no small disk for the full-disk test (it will fail saying how to run it)" >&2
 
 echo "== tests"

@@ -150,6 +150,28 @@ esac" || return 1
   export LOCKSTEP_TEST_CALDAV="http://127.0.0.1:$port/" LOCKSTEP_TEST_CALDAV_USER="$1" LOCKSTEP_TEST_CALDAV_PASSWORD="$2" LOCKSTEP_TEST_CALDAV_CTL
 }
 
+start_mariadb() {     # -> LOCKSTEP_TEST_MYSQL (db+user "lockstep" over TCP), LOCKSTEP_TEST_MYSQL_CTL (stop|start|kill)
+  # Debian's mariadb-server, run as user mysql (or the caller when not root) with its own datadir; root logs in by socket.
+  # innodb-flush-log-at-trx-commit=2: each commit reaches the OS at once, so killing the server loses no acknowledged commit.
+  local d=$SVC/mariadb port me; port=$(free_port); me=$(id -un); mkdir -m 700 "$d"; is_root && chown mysql: "$d"
+  local run=""; is_root && run="runuser -u mysql --"
+  $run /usr/bin/mariadb-install-db --no-defaults --datadir="$d/data" --auth-root-authentication-method=socket \
+    --auth-root-socket-user="$me" --skip-test-db >"$d.install.log" 2>&1 || { tail -20 "$d.install.log" >&2; return 1; }
+  svc_ctl mariadb "
+run() { if is_root; then runuser -u mysql -- \"\$@\"; else \"\$@\"; fi; }
+case \"\$1\" in
+  start) run /usr/sbin/mariadbd --no-defaults --datadir='$d/data' --bind-address=127.0.0.1 --port=$port --socket='$d/sock' \\
+           --pid-file='$d/pid' --log-error='$d/err.log' --skip-name-resolve --innodb-flush-log-at-trx-commit=2 >/dev/null 2>&1 </dev/null &
+         echo \$! > '$d/launcher.pid'
+         wait_tcp $port '$d/launcher.pid' 60 ;;
+  stop) stop_pidfile '$d/pid' TERM; wait_closed $port ;;
+  kill) stop_pidfile '$d/pid' KILL; wait_closed $port ;;
+esac" || return 1
+  LOCKSTEP_TEST_MYSQL_CTL=$SVC_CTL
+  /usr/bin/mariadb --no-defaults -S "$d/sock" -u root -e "CREATE DATABASE lockstep; CREATE USER 'lockstep'@'127.0.0.1' IDENTIFIED BY 'lockstep'; GRANT ALL ON lockstep.* TO 'lockstep'@'127.0.0.1'" || return 1
+  export LOCKSTEP_TEST_MYSQL="Server=127.0.0.1;Port=$port;User ID=lockstep;Password=lockstep;Database=lockstep" LOCKSTEP_TEST_MYSQL_CTL
+}
+
 # Installs the servers' Debian packages when one is missing (needs root; CI and these machines run as root).
 install_services() {
   local need=()
@@ -160,6 +182,7 @@ install_services() {
   /usr/bin/python3 -c 'import radicale' 2>/dev/null || need+=(radicale)
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v ss >/dev/null || need+=(iproute2)
+  [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
   [ ${#need[@]} -eq 0 ] && return 0
   is_root || { echo "missing packages (${need[*]}) and not root: install them with apt-get" >&2; return 1; }
   apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -15,14 +15,22 @@ public sealed class SqlConnectorFactory : IConnectorFactory
     private SqlConnectorFactory(SqlFamily family)
     {
         _family = family;
-        SystemKeys = family == SqlFamily.Postgres ? ["connection"] : ["path"];
+        SystemKeys = family == SqlFamily.Sqlite ? ["path"] : ["connection"];
     }
 
     public static SqlConnectorFactory Postgres { get; } = new(SqlFamily.Postgres);
 
     public static SqlConnectorFactory Sqlite { get; } = new(SqlFamily.Sqlite);
 
-    public string Type => _family == SqlFamily.Postgres ? "postgres" : "sqlite";
+    /// <summary><c>type: mysql</c>: MariaDB or MySQL, a <c>connection</c> string (<c>Server=…;Database=…;User ID=…;Password=…</c>), kept secret.</summary>
+    public static SqlConnectorFactory MySql { get; } = new(SqlFamily.MySql);
+
+    public string Type => _family switch
+    {
+        SqlFamily.Postgres => "postgres",
+        SqlFamily.MySql => "mysql",
+        _ => "sqlite",
+    };
 
     public IReadOnlyCollection<string> SystemKeys { get; }
 
@@ -39,6 +47,7 @@ public sealed class SqlConnectorFactory : IConnectorFactory
         }
         var connection = system.SecretValue("connection", required: true);
         if (connection is null) return null;
+        if (_family == SqlFamily.MySql) return BindMySql(system, connection);
         try
         {
             var builder = new NpgsqlConnectionStringBuilder(connection.Reveal());
@@ -52,6 +61,24 @@ public sealed class SqlConnectorFactory : IConnectorFactory
             return null;
         }
         return new SqlSystemOptions(_family, connection, null);
+    }
+
+    private static SqlSystemOptions? BindMySql(ConfigSection system, Secret connection)
+    {
+        try
+        {
+            var builder = new MySqlConnector.MySqlConnectionStringBuilder(connection.Reveal());
+            system.Context.Secrets.Add(builder.Password, always: true);
+            if (string.IsNullOrEmpty(builder.Server)) system.Error("connection", "needs a Server (e.g. Server=127.0.0.1;Database=records;User ID=lockstep;Password=...)");
+            if (string.IsNullOrEmpty(builder.Database)) system.Error("connection", "needs a Database (the schema the flows' tables live in)");
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException or InvalidOperationException)
+        {
+            // The driver's message may quote the string: say only what is wrong with it.
+            system.Error("connection", "is not a MySQL/MariaDB connection string (write Server=...;Database=...;User ID=...;Password=...)");
+            return null;
+        }
+        return new SqlSystemOptions(SqlFamily.MySql, connection, null);
     }
 
     public object? BindFlow(ConfigSection flow, SystemDefinition system)
@@ -92,8 +119,11 @@ public sealed class SqlConnectorFactory : IConnectorFactory
     private static SqlDatabase Open(SystemDefinition system)
     {
         var options = (SqlSystemOptions)system.Settings!;
-        return options.Family == SqlFamily.Postgres
-            ? new PostgresDatabase(options.Connection!.Reveal(), system.Timeout)
-            : new SqliteDatabase(options.Path!, system.Timeout);
+        return options.Family switch
+        {
+            SqlFamily.Postgres => new PostgresDatabase(options.Connection!.Reveal(), system.Timeout),
+            SqlFamily.MySql => new MySqlDatabase(options.Connection!.Reveal(), system.Timeout),
+            _ => new SqliteDatabase(options.Path!, system.Timeout),
+        };
     }
 }

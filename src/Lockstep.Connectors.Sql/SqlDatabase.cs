@@ -40,6 +40,19 @@ internal abstract class SqlDatabase : IAsyncDisposable
     /// <summary><c>INSERT INTO t</c>, and how the existing row is named in <c>DO UPDATE … WHERE</c>.</summary>
     public abstract (string Insert, string Existing) InsertInto(SqlTable table);
 
+    /// <summary>
+    /// What follows the <c>VALUES</c> of an upsert: update the non-key columns only when the row holds an older version
+    /// (or the same one, for a repair). PostgreSQL and SQLite: <c>ON CONFLICT … DO UPDATE … WHERE</c>.
+    /// </summary>
+    public virtual string OnConflict(SqlTable table, SqlFlowOptions options, IReadOnlyList<string> names, bool repair)
+    {
+        var existing = InsertInto(table).Existing;
+        var v = Quote(options.VersionColumn);
+        var updates = names.Where(n => !options.Key.Contains(n)).Select(n => $"{Quote(n)} = excluded.{Quote(n)}");
+        return $" ON CONFLICT ({string.Join(", ", options.Key.Select(Quote))}) DO UPDATE SET {string.Join(", ", updates)} "
+            + $"WHERE {existing}.{v} IS NULL OR {existing}.{v} {(repair ? "<=" : "<")} excluded.{v}";
+    }
+
     /// <summary>The expression that reads a column back as JSON-friendly text where needed (geometry as GeoJSON).</summary>
     public abstract string Select(SqlColumn column, string qualifier);
 

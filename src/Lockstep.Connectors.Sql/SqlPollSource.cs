@@ -36,7 +36,7 @@ internal sealed class SqlPollSource(SourceDefinition source, SqlDatabase databas
             else
             {
                 inner = source.Request!.Replace("{cursor}", "@cursor", StringComparison.Ordinal);
-                columns = database.Family == SqlFamily.Postgres ? _described ??= await DescribeAsync(connection, inner, cancellationToken).ConfigureAwait(false) : null;
+                columns = database.Family is SqlFamily.Postgres or SqlFamily.MySql ? _described ??= await DescribeAsync(connection, inner, cancellationToken).ConfigureAwait(false) : null;
             }
             var cursorColumn = Find(columns, cursorName);
             var keyColumn = Find(columns, keyName);

@@ -46,8 +46,11 @@ internal static class SqlRows
             case bool b:
                 json.WriteBooleanValue(b);
                 break;
-            case long or int or short or byte:
+            case long or int or short or byte or sbyte or ushort or uint:
                 json.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture));
+                break;
+            case ulong u:
+                json.WriteNumberValue(u);
                 break;
             case decimal d:
                 json.WriteNumberValue(d);
@@ -59,6 +62,10 @@ internal static class SqlRows
                 break;
             case DateTime t when kind == ColumnKind.Date:
                 json.WriteStringValue(t.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                break;
+            case DateTime t when kind == ColumnKind.Timestamp:
+                // An instant column (MySQL TIMESTAMP read in a UTC session comes back without a kind).
+                json.WriteStringValue(Timestamp(DateTime.SpecifyKind(t, DateTimeKind.Utc)));
                 break;
             case DateTime t:
                 json.WriteStringValue(Timestamp(t));

@@ -94,7 +94,7 @@ internal static class SqlStatements
     public static void Upsert(DbCommand command, SqlDatabase db, SqlTable table, SqlFlowOptions options, IReadOnlyList<SqlRow> rows)
     {
         var first = rows[0];
-        var (insert, existing) = db.InsertInto(table);
+        var (insert, _) = db.InsertInto(table);
         var text = new StringBuilder(insert).Append(" (").AppendJoin(", ", first.Names.Select(SqlDatabase.Quote)).Append(") VALUES ");
         for (var r = 0; r < rows.Count; r++)
         {
@@ -107,10 +107,7 @@ internal static class SqlStatements
             text.Append(')');
         }
         // A reconciliation repair resends the version the row claims to have: it must overwrite what drifted behind our back.
-        var v = SqlDatabase.Quote(options.VersionColumn);
-        var updates = first.Names.Where(n => !options.Key.Contains(n)).Select(n => $"{SqlDatabase.Quote(n)} = excluded.{SqlDatabase.Quote(n)}");
-        text.Append(CultureInfo.InvariantCulture, $" ON CONFLICT ({string.Join(", ", options.Key.Select(SqlDatabase.Quote))}) DO UPDATE SET {string.Join(", ", updates)} ")
-            .Append(CultureInfo.InvariantCulture, $"WHERE {existing}.{v} IS NULL OR {existing}.{v} {(first.Repair ? "<=" : "<")} excluded.{v}");
+        text.Append(db.OnConflict(table, options, first.Names, first.Repair));
         command.CommandText = text.ToString();
     }
 

@@ -22,6 +22,8 @@ internal static class SqlValues
     {
         if (value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) return (null, null);
         if (family == SqlFamily.Sqlite) return Sqlite(value, column);
+        if (family == SqlFamily.MySql && column.Kind == ColumnKind.Geometry)
+            return (null, $"column '{column.Name}' ({column.TypeName}): writing geometry columns is not supported yet for mysql systems");
         object? converted = column.Kind switch
         {
             ColumnKind.Integer => Integer(value),

@@ -86,8 +86,8 @@ public sealed partial class ConfigLoader
     private static SourceDefinition? ReadSqlPoll(string name, ConfigSection source, Dictionary<string, SystemDefinition> systems, MappingLimits limits)
     {
         var from = source.String("from", required: true);
-        if (from is not null && (!systems.TryGetValue(from, out var system) || system.Type is not ("postgres" or "sqlite")))
-            source.Error("from", systems.ContainsKey(from) ? $"system '{from}' is not a postgres or sqlite system" : $"unknown system '{from}'");
+        if (from is not null && (!systems.TryGetValue(from, out var system) || system.Type is not ("postgres" or "sqlite" or "mysql")))
+            source.Error("from", systems.ContainsKey(from) ? $"system '{from}' is not a postgres, mysql or sqlite system" : $"unknown system '{from}'");
         var table = source.String("table");
         var query = source.String("query");
         if ((table is null) == (query is null)) source.Error("needs either 'table' or 'query' (a SELECT with a {cursor} parameter)");

@@ -130,7 +130,7 @@ public sealed class SourceConfigTests
     {
         var errors = Errors(Base.Replace("type: http-poll", "type: sql-poll").Replace("deleteExtra: false", "deleteExtra: true"));
 
-        Assert.Contains(errors, e => e.Path == "sources.clerk-permits.from" && e.Message.Contains("not a postgres or sqlite system"));
+        Assert.Contains(errors, e => e.Path == "sources.clerk-permits.from" && e.Message.Contains("not a postgres, mysql or sqlite system"));
         Assert.Contains(errors, e => e.Path == "flows.permits-to-marshal.reconcile.deleteExtra" && e.Line == 25 && e.Message.Contains("needs a 'list' operation"));
     }
 

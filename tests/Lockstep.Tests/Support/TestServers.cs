@@ -16,6 +16,9 @@ public static class TestServers
 
     public static string Mqtt => Setting("LOCKSTEP_TEST_MQTT");
 
+    /// <summary>The MariaDB connection string (MySqlConnector syntax; database and user "lockstep").</summary>
+    public static string MySql => Setting("LOCKSTEP_TEST_MYSQL");
+
     /// <summary>The Radicale base URL (ends with '/'); user and password from <see cref="CalDavUser"/>/<see cref="CalDavPassword"/>.</summary>
     public static string CalDav => Setting("LOCKSTEP_TEST_CALDAV");
 

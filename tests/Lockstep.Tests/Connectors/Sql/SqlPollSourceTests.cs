@@ -149,7 +149,7 @@ public sealed class SqlPollSourceTests : IDisposable
 
         var errors = Assert.Throws<Lockstep.Configuration.ConfigException>(() => TestEngine.Load(yaml, _folder.Path)).Errors;
 
-        Assert.Contains(errors, e => e.Path == "sources.a.from" && e.Message.Contains("not a postgres or sqlite system", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Path == "sources.a.from" && e.Message.Contains("not a postgres, mysql or sqlite system", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Path == "sources.b.from" && e.Message.Contains("unknown system 'nowhere'", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Path == "sources.b.query" && e.Message.Contains("{cursor}", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Path == "sources.b.key" && e.Message.Contains("required", StringComparison.Ordinal));
