@@ -76,6 +76,7 @@ public sealed class LockstepEngine : IAsyncDisposable
             if (writer == JournalWriter.Intake) _checkWake.Writer.TryWrite(true);
         };
         _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"), health: _health, secrets: config.Secrets);
+        journal.WatchWork(_work.Set);
         Func<string, Event, Event>? stamp = null;
         if (config.Sync.Count > 0)
         {

@@ -34,4 +34,12 @@ public interface IJournal : IAsyncDisposable
 
     /// <summary>The read model: counters, event and record history, the audit log.</summary>
     IJournalQueries Queries { get; }
+
+    /// <summary>
+    /// Asks the journal to call <paramref name="wake"/> when another process (another node, <c>lockstep journal copy</c>) adds
+    /// work; this process's own publishes wake its delivery loop directly. An embedded journal has no other writers.
+    /// </summary>
+    void WatchWork(Action wake)
+    {
+    }
 }
