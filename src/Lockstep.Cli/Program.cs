@@ -11,4 +11,5 @@ root.Subcommands.Add(SyncCommand.Create());
 root.Subcommands.Add(ConflictsCommand.Create());
 root.Subcommands.Add(DecryptCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(JournalCommand.Create());
 return await root.Parse(args).InvokeAsync();

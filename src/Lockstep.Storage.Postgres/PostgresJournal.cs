@@ -69,34 +69,53 @@ public sealed partial class PostgresJournal : IJournal, IIntakeStore, IDeliveryQ
         _source = NpgsqlDataSource.Create(_location.ConnectionString);
         await MigrateAsync(cancellationToken).ConfigureAwait(false);
         _epoch = await TakeLeaseAsync(cancellationToken).ConfigureAwait(false);
-        await RecoverAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RecoverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (JournalFencedException)
+        {
+            // Another process took the lease right after this one (nodes starting together): it recovers the in-flight
+            // rows itself, and this one's claims and commits are refused from now on.
+        }
         StartListening();
     }
 
     /// <summary>The schema-qualified SQL: <c>@.</c> names the journal's schema.</summary>
     private string Sql(string sql) => sql.Replace("@.", _schema + ".", StringComparison.Ordinal);
 
+    private Task MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(_source!, _location.Schema, cancellationToken);
+
+    /// <summary>Creates or upgrades the journal schema of a location, as <c>lockstep run</c> does at start (for <c>lockstep journal copy</c>).</summary>
+    public static async Task CreateSchemaAsync(PostgresLocation location, CancellationToken cancellationToken)
+    {
+        await using var source = NpgsqlDataSource.Create(location.ConnectionString);
+        await MigrateAsync(source, location.Schema, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Applies the missing steps in one transaction holding the migrations table locked: a second node starting at the same
     /// time waits at the lock and then finds every step applied. The advisory lock only spares it the wasted work of
     /// racing to create the schema; the table lock is what makes it safe.
     /// </summary>
-    private async Task MigrateAsync(CancellationToken cancellationToken)
+    private static async Task MigrateAsync(NpgsqlDataSource source, string schemaName, CancellationToken cancellationToken)
     {
+        var schema = "\"" + schemaName + "\"";
+        string Sql(string sql) => sql.Replace("@.", schema + ".", StringComparison.Ordinal);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await using var connection = await _source!.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
                 await using (var prepare = new NpgsqlCommand(Sql($"""
                     SELECT pg_advisory_xact_lock(hashtext('lockstep migrations ' || @schema));
-                    CREATE SCHEMA IF NOT EXISTS {_schema};
+                    CREATE SCHEMA IF NOT EXISTS {schema};
                     CREATE TABLE IF NOT EXISTS @.migrations(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
                     LOCK TABLE @.migrations IN EXCLUSIVE MODE;
                     """), connection, transaction))
                 {
-                    prepare.Parameters.AddWithValue("schema", _location.Schema);
+                    prepare.Parameters.AddWithValue("schema", schemaName);
                     await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
                 int current;
@@ -106,7 +125,7 @@ public sealed partial class PostgresJournal : IJournal, IIntakeStore, IDeliveryQ
                     throw new InvalidOperationException($"the journal has schema version {current}, newer than this Lockstep knows ({Migrations.Steps.Count}); upgrade Lockstep");
                 for (var step = current; step < Migrations.Steps.Count; step++)
                 {
-                    await using var migrate = new NpgsqlCommand(Sql(Migrations.Steps[step]) + $"; INSERT INTO {_schema}.migrations(version) VALUES ({step + 1})", connection, transaction);
+                    await using var migrate = new NpgsqlCommand(Sql(Migrations.Steps[step]) + $"; INSERT INTO {schema}.migrations(version) VALUES ({step + 1})", connection, transaction);
                     await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
