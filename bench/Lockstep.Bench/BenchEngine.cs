@@ -62,7 +62,8 @@ internal sealed class BenchEngine : IAsyncDisposable
         services.AddSingleton(time);
         services.AddSingleton(logging);
         services.AddLockstep(config);
-        services.AddSingleton<IJournal>(new TimedJournal(new SqliteJournalProvider().Create(config, time)));
+        IJournalProvider storage = config.Storage.StartsWith("postgres:", StringComparison.Ordinal) ? new Storage.Postgres.PostgresJournalProvider() : new SqliteJournalProvider();
+        services.AddSingleton<IJournal>(new TimedJournal(storage.Create(config, time)));
         var provider = services.BuildServiceProvider();
         var timed = (TimedJournal)provider.GetRequiredService<IJournal>();
         var engine = provider.GetRequiredService<LockstepEngine>();

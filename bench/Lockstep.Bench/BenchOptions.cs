@@ -46,6 +46,9 @@ internal sealed record BenchOptions
     // (7) postgres
     public string? Postgres { get; init; }
 
+    /// <summary>An Npgsql connection string: the delivery scenario keeps its journal in PostgreSQL (a fresh schema per run).</summary>
+    public string? JournalPg { get; init; }
+
     // (8) brokers: the URLs of the brokers to measure (an AMQP URL holds a password: it is never printed)
     public string? Nats { get; init; }
     public string? Amqp { get; init; }
@@ -97,6 +100,7 @@ internal sealed record BenchOptions
                 "--poll-page" => o with { PollPageSize = NextInt() },
                 "--markdown" => o with { MarkdownOut = Next() },
                 "--pg" => o with { Postgres = Next() },
+                "--journal-pg" => o with { JournalPg = Next() },
                 "--nats" => o with { Nats = Next() },
                 "--amqp" => o with { Amqp = Next() },
                 "--mqtt" => o with { Mqtt = Next() },
@@ -145,6 +149,7 @@ internal sealed record BenchOptions
           --poll-items N          (6) items the clerk serves to the http-poll source (default 100000)
           --poll-page N           (6) items per page, the rest behind a Link rel="next" header (default 1000)
           --pg CONN               (7) a PostgreSQL+PostGIS connection string for the postgres connector scenario
+          --journal-pg CONN       (2) the delivery scenario's journal in PostgreSQL (an Npgsql connection string)
           --nats URL              (8) a nats-server with JetStream (nats://host:4222) for the brokers scenario
           --amqp URL              (8) a RabbitMQ (amqp://user:password@host:5672/) for the brokers scenario
           --mqtt URL              (8) an MQTT 5 broker (mqtt://host:1883) for the brokers scenario

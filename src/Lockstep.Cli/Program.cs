@@ -16,6 +16,7 @@ root.Subcommands.Add(ControlCommands.Resume());
 root.Subcommands.Add(ControlCommands.Circuit());
 root.Subcommands.Add(ControlCommands.Check());
 root.Subcommands.Add(ControlCommands.DropWork());
+root.Subcommands.Add(JournalCommand.Create());
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

@@ -54,11 +54,12 @@ public static class LockstepServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(config);
         services.UseSqlite();
+        services.UsePostgres();
         services.AddSingleton(sp =>
         {
             var scheme = config.Storage.Split(':', 2)[0];
             var provider = sp.GetServices<IJournalProvider>().LastOrDefault(p => string.Equals(p.Scheme, scheme, StringComparison.Ordinal))
-                ?? throw new InvalidOperationException($"storage '{scheme}:' is not supported yet (this build stores in sqlite:PATH)");
+                ?? throw new InvalidOperationException($"storage '{scheme}:' is not supported yet (this build stores in sqlite:PATH or postgres:CONNECTION)");
             return provider.Create(config, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton(sp =>

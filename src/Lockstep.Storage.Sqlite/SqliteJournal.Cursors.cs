@@ -1,4 +1,3 @@
-using Lockstep.Conflicts;
 using Lockstep.Events;
 using Lockstep.Records;
 using Lockstep.Sources;
@@ -40,56 +39,22 @@ public sealed partial class SqliteJournal : ICursorStore
         }, cancellationToken, fenced: true).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// A polled item is its source's current state of the record, and the source is the system of record. The same version
-    /// with the same content as a report already seen is a re-read (an overlap, a change log read again). Content that
-    /// differs from the source's last report of the record is a change even when its version is not newer (a transaction
-    /// that committed late with an earlier <c>updatedAt</c>, a clock stepped back): it takes the record's next version.
-    /// </summary>
+    /// <summary>Stores a polled item as <see cref="PollRules"/> decides (a re-read, a change, or a change behind in version).</summary>
     private AppendStatus AppendPolled(Commands commands, string source, Event e, long now)
     {
-        var existing = e.Id.Length > 0 ? Report(commands.EventContent.With(e.Id), e.Entity) : null;
-        // Without a version an item's id is its content hash: only the last report tells a re-read from a return to it.
-        if (e.Version is not null && existing is { } seen && SameContent(e, seen)) return AppendStatus.Duplicate;
         var last = Report(commands.LastReport.With(e.Entity, e.Key, source + ":"), e.Entity);
-        if (last is null) return Append(commands, e, now);
-        if (SameContent(e, last.Value))
-            return e.Version is { } ahead && ahead > last.Value.Version && existing is null ? Append(commands, e, now) : AppendStatus.Duplicate;
-
-        var current = commands.RecordVersion.With(e.Entity, e.Key).ExecuteScalar() is long v ? v : (long?)null;
-        var behind = e.Version is { } reported && (reported <= last.Value.Version || reported <= current);
-        if (!behind && existing is null) return Append(commands, e, now);
-        var id = e.Id;
-        for (var n = 2; existing is not null; n++)
-        {
-            id = $"{e.Id}~{n}";
-            existing = Report(commands.EventContent.With(id), e.Entity);
-        }
-        // Checkpoint: stored under an id of its own; without a version the journal gives it the record's next one.
-        var status = Append(commands, e with { Id = id, Version = behind ? null : e.Version }, now);
-        return behind && status == AppendStatus.Accepted ? AppendStatus.Reordered : status;
+        var decision = PollRules.Decide(e, id => Report(commands.EventContent.With(id), e.Entity), last,
+            () => commands.RecordVersion.With(e.Entity, e.Key).ExecuteScalar() is long v ? v : null);
+        if (decision.Append is not { } append) return AppendStatus.Duplicate;
+        var status = Append(commands, append, now);
+        return decision.Reordered && status == AppendStatus.Accepted ? AppendStatus.Reordered : status;
     }
 
-    private (long Version, RecordOp Op, string? Data)? Report(Microsoft.Data.Sqlite.SqliteCommand query, string entity)
+    private SourceReport? Report(Microsoft.Data.Sqlite.SqliteCommand query, string entity)
     {
         using var reader = query.ExecuteReader();
         if (!reader.Read()) return null;
-        return (reader.GetInt64(0), (RecordOp)reader.GetInt64(1), Open(entity, reader.IsDBNull(2) ? null : reader.GetString(2)));
-    }
-
-    private static bool SameContent(Event e, (long Version, RecordOp Op, string? Data) report)
-    {
-        if (e.Op != report.Op) return false;
-        if (e.Op == RecordOp.Delete || e.Data == report.Data) return true;
-        if (e.Data is null || report.Data is null) return false;
-        try
-        {
-            return RecordJson.Hash(e.Data) == RecordJson.Hash(report.Data);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return false;
-        }
+        return new SourceReport(reader.GetInt64(0), (RecordOp)reader.GetInt64(1), Open(entity, reader.IsDBNull(2) ? null : reader.GetString(2)));
     }
 
     public async ValueTask<IReadOnlyList<ProducedRecord>> ListProducedAsync(string source, ProducedRecord? after, int limit, CancellationToken cancellationToken)

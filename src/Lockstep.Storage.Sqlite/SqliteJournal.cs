@@ -37,6 +37,9 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
 
     public int SchemaVersion => Migrations.Steps.Count;
 
+    /// <summary>The schema version this build creates and reads (<c>lockstep journal copy</c> reads only this one).</summary>
+    public static int LatestSchemaVersion => Migrations.Steps.Count;
+
     // One SQLite file serves every role; each role's members live in their own part of this class.
     public IIntakeStore Intake => this;
 

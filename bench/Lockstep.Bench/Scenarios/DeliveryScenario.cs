@@ -31,7 +31,7 @@ internal sealed class DeliveryScenario(BenchOptions options, Report report, stri
         var engineRate = await EngineAsync(n, c, cancellationToken);
         var ratio = engineRate / plainRate;
         report.Add(new ResultRow(
-            $"(2) delivery, {n:N0} records, one PUT each, JS map, concurrency {c}",
+            $"(2) delivery{(options.JournalPg is null ? "" : " (PostgreSQL journal)")}, {n:N0} records, one PUT each, JS map, concurrency {c}",
             $"{Report.Rate(engineRate)} records/s",
             $"plain HttpClient loop, {c} workers, no journal: {Report.Rate(plainRate)} records/s",
             Report.Percent(ratio), "≥ 50 %", Report.YesNo(ratio >= 0.50)));
@@ -66,10 +66,15 @@ internal sealed class DeliveryScenario(BenchOptions options, Report report, stri
         }
     }
 
+    /// <summary>The delivery journal: SQLite in the run's folder, or with --journal-pg a fresh PostgreSQL schema.</summary>
+    private string Storage() => options.JournalPg is { } pg
+        ? $"postgres:{pg};Schema=bench_{Guid.NewGuid():N}"
+        : $"sqlite:{Path.Combine(folder, "delivery.db")}";
+
     private async Task<double> EngineAsync(int n, int c, CancellationToken cancellationToken)
     {
         var yaml = $$"""
-            storage: sqlite:{{Path.Combine(folder, "delivery.db")}}
+            storage: {{Storage()}}
             systems:
               registry:
                 type: http

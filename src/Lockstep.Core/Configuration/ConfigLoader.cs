@@ -64,11 +64,16 @@ public sealed partial class ConfigLoader(IEnumerable<IConnectorFactory> factorie
         root.CheckKeys(TopKeys, LaterTopKeys);
 
         var storage = root.String("storage") ?? "sqlite:data/lockstep.db";
-        if (!storage.StartsWith("sqlite:", StringComparison.Ordinal) || storage.Length == "sqlite:".Length)
+        if (storage.StartsWith("postgres:", StringComparison.Ordinal))
+        {
+            // The value is a connection string with a password: never echoed in an error.
+            if (storage.Length == "postgres:".Length) root.Error("storage", "postgres: needs a connection string or URL (postgres:${LOCKSTEP_DB})");
+        }
+        else if (!storage.StartsWith("sqlite:", StringComparison.Ordinal) || storage.Length == "sqlite:".Length)
         {
             root.Error("storage", storage.StartsWith("postgres", StringComparison.Ordinal)
-                ? "PostgreSQL storage is not supported yet (use sqlite:PATH)"
-                : $"'{storage}' is not a storage (write sqlite:PATH, e.g. sqlite:data/lockstep.db)");
+                ? "write postgres:CONNECTION (an Npgsql connection string or a postgres:// URL, e.g. postgres:${LOCKSTEP_DB})"
+                : $"'{storage}' is not a storage (write sqlite:PATH, e.g. sqlite:data/lockstep.db, or postgres:CONNECTION)");
         }
 
         var systems = ReadSystems(root);

@@ -79,6 +79,7 @@ public sealed partial class LockstepEngine : IAsyncDisposable
         };
         _unrouted = new Routing.UnroutedEvents(new Routing.FlowRouter(config.Flows), logging.CreateLogger("Lockstep.Intake"));
         _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"), health: _health, secrets: config.Secrets);
+        journal.WatchWork(_work.Set);
         Func<string, Event, Event>? stamp = null;
         if (config.Sync.Count > 0)
         {

@@ -40,4 +40,12 @@ public interface IJournal : IAsyncDisposable
 
     /// <summary>Operators' run-time controls: pauses of flows, systems and sources.</summary>
     Control.IControlStore Control { get; }
+
+    /// <summary>
+    /// Asks the journal to call <paramref name="wake"/> when another process (another node, <c>lockstep journal copy</c>) adds
+    /// work; this process's own publishes wake its delivery loop directly. An embedded journal has no other writers.
+    /// </summary>
+    void WatchWork(Action wake)
+    {
+    }
 }

@@ -84,7 +84,7 @@ public sealed class AcceptanceTests
         Assert.DoesNotContain(Token, lockstep.Output);
     }
 
-    private static async Task PublishAsync(HttpClient http, string url, string body)
+    internal static async Task PublishAsync(HttpClient http, string url, string body)
     {
         // A publish cut off by a kill is sent again: its event ids make the resend a duplicate, never a second event.
         await Eventually.WaitAsync(async () =>
@@ -103,14 +103,14 @@ public sealed class AcceptanceTests
         }, "publish accepted");
     }
 
-    private static async Task<JsonElement> Status(HttpClient http, string url)
+    internal static async Task<JsonElement> Status(HttpClient http, string url)
     {
         using var document = JsonDocument.Parse(await http.GetStringAsync($"{url}/api/status"));
         return document.RootElement.Clone();
     }
 
     /// <summary>Arrays of 100 events: up to 8 versions per permit, shuffled, 5% sent twice, a tenth ending in a delete.</summary>
-    private static (List<string> Batches, Dictionary<string, long> Expected) Events(int permits, int seed)
+    internal static (List<string> Batches, Dictionary<string, long> Expected) Events(int permits, int seed)
     {
         var random = new Random(seed);
         var events = new List<string>();

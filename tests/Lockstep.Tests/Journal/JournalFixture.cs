@@ -25,6 +25,19 @@ public sealed class SqliteBackend : IJournalBackend
 }
 
 /// <summary>
+/// The PostgreSQL journal on the server of tests/services.sh, each test in a schema of its own (created by the journal's
+/// migrations on first open), so tests are isolated and may run in parallel.
+/// </summary>
+public sealed class PostgresBackend : IJournalBackend
+{
+    private readonly string _schema = "t_" + Guid.NewGuid().ToString("N");
+
+    public string Storage(string folder) => $"postgres:{TestServers.Postgres};Schema={_schema}";
+
+    public IJournal Create(LockstepConfig config, TimeProvider time) => new Storage.Postgres.PostgresJournalProvider().Create(config, time);
+}
+
+/// <summary>
 /// A journal of one backend, opened on a fresh folder with the suite's flows, on a fake clock. The role contracts
 /// (<see cref="IntakeContract{TBackend}"/>, <see cref="DeliveryQueueContract{TBackend}"/>, ...) inherit it; a backend
 /// passes them all by declaring one class per role.
