@@ -63,6 +63,38 @@ internal sealed class MySqlDatabase : SqlDatabase
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// MySQL and MariaDB check the privileges of an <c>EXPLAIN</c>ed statement as if it ran, and run nothing: each write
+    /// is explained on no rows, and "command denied" (1142) names what this login lacks.
+    /// </summary>
+    public override async Task<string?> CheckWriteAsync(DbConnection connection, SqlTable table, bool delete, CancellationToken cancellationToken)
+    {
+        var checks = new List<(string Privilege, string Sql)>
+        {
+            ("INSERT", $"EXPLAIN INSERT INTO {table.Quoted} SELECT * FROM {table.Quoted} WHERE 1 = 0"),
+            ("UPDATE", $"EXPLAIN UPDATE {table.Quoted} SET \"{Column(table)}\" = \"{Column(table)}\" WHERE 1 = 0"),
+        };
+        if (delete) checks.Add(("DELETE", $"EXPLAIN DELETE FROM {table.Quoted} WHERE 1 = 0"));
+        var missing = new List<string>();
+        foreach (var (privilege, sql) in checks)
+        {
+            var command = connection.CreateCommand();
+            await using var scope = command.ConfigureAwait(false);
+            command.CommandText = sql;
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.TableAccessDenied)
+            {
+                missing.Add(privilege);
+            }
+        }
+        return missing.Count == 0 ? null : $"this login lacks {string.Join(", ", missing)} on {table.Name}";
+
+        static string Column(SqlTable table) => table.Columns.Keys.First().Replace("\"", "\"\"", StringComparison.Ordinal);
+    }
+
     protected override async Task<Dictionary<string, SqlColumn>> ReadColumnsAsync(DbConnection connection, string table, CancellationToken cancellationToken)
     {
         var columns = new Dictionary<string, SqlColumn>(StringComparer.Ordinal);

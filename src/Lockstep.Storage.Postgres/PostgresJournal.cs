@@ -64,6 +64,10 @@ public sealed partial class PostgresJournal : IJournal, IIntakeStore, IDeliveryQ
 
     public IJournalQueries Queries => this;
 
+    public Control.IControlStore Control => this;
+
+    public IIdentityStore Identities => this;
+
     public async ValueTask OpenAsync(CancellationToken cancellationToken)
     {
         _source = NpgsqlDataSource.Create(_location.ConnectionString);

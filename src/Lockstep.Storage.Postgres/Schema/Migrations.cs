@@ -175,5 +175,26 @@ internal static class Migrations
             acquired_at timestamptz NOT NULL
         );
         """,
+        """
+        -- Operators' pauses (kind: flow, system, source): kept here so a pause survives a restart.
+        CREATE TABLE @.pauses(
+            kind text NOT NULL,
+            name text NOT NULL,
+            paused_by text NOT NULL,
+            paused_at bigint NOT NULL,
+            reason text,
+            PRIMARY KEY(kind, name)
+        );
+        -- The identity map: the id a target assigned to a record on create, per flow.
+        CREATE TABLE @.identities(
+            flow text NOT NULL,
+            entity text NOT NULL,
+            key text NOT NULL,
+            target_id text NOT NULL,
+            saved_at bigint NOT NULL,
+            PRIMARY KEY(flow, entity, key)
+        );
+        CREATE INDEX ix_identities_record ON @.identities(entity, key);
+        """,
     ];
 }

@@ -14,3 +14,7 @@ public sealed class PostgresCursorTests : CursorContract<PostgresBackend>;
 public sealed class PostgresRetentionTests : RetentionContract<PostgresBackend>;
 
 public sealed class PostgresReconcileTests : ReconcileContract<PostgresBackend>;
+
+public sealed class PostgresControlTests : ControlContract<PostgresBackend>;
+
+public sealed class PostgresIdentityTests : IdentityContract<PostgresBackend>;
