@@ -33,7 +33,7 @@ internal static class ConflictEndpoints
             return await engine.GetConflictAsync(n, ct) is { } view ? Results.Json(view, ApiJson.Options) : Problems.NotFound($"no conflict with id {n}");
         }).RequireRole(ApiRole.Viewer).WithSummary("One conflict").Produces<ConflictView>().WithProblems(400, 404);
         app.MapPost("/api/conflicts/{id}/resolve", ResolveAsync).RequireRole(ApiRole.Operator)
-            .WithSummary("Resolve a conflict: take source or target, or give the body").Accepts<ResolveRequest>("application/json").Produces<ConflictView>().WithProblems(400, 404, 409, 413);
+            .WithSummary("Resolve a conflict: take source or target, or give the body").WithBody<ResolveRequest>("application/json").Produces<ConflictView>().WithProblems(400, 404, 409, 413);
     }
 
     private static async Task<IResult> ResolveAsync(string id, HttpContext context, LockstepEngine engine, CancellationToken ct)

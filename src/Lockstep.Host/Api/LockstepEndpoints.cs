@@ -19,7 +19,7 @@ public static class LockstepEndpoints
     {
         var limited = app.ServiceProvider.GetService(typeof(LockstepConfig)) is LockstepConfig { Server.IntakeRequestsPerSecond: not null };
         var publish = app.MapPost("/api/events", PublishAsync).RequireRole(ApiRole.Publisher)
-            .WithSummary("Publish events (one event object or an array)").Accepts<IReadOnlyList<EventInput>>("application/json")
+            .WithSummary("Publish events (one event object or an array)").WithBody<IReadOnlyList<EventInput>>("application/json")
             .Produces<PublishResponse>(202).WithProblems(400, 413, 415, 503);
         if (limited) publish.RequireRateLimiting(LockstepHost.IntakePolicy);
         app.MapGet("/api/events/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
@@ -39,7 +39,7 @@ public static class LockstepEndpoints
         app.MapGet("/api/dead", ListDeadAsync).RequireRole(ApiRole.Viewer)
             .WithSummary("Dead letters (?flow=, ?system=, ?limit=)").Produces<IReadOnlyList<Journal.DeadLetter>>().WithProblems(400);
         app.MapPost("/api/dead/replay", ReplayAsync).RequireRole(ApiRole.Operator)
-            .WithSummary("Replay dead letters (all, a flow's, or by ids)").Accepts<ReplayRequest>("application/json").Produces<ReplayResponse>().WithProblems(400, 413);
+            .WithSummary("Replay dead letters (all, a flow's, or by ids)").WithBody<ReplayRequest>("application/json", required: false).Produces<ReplayResponse>().WithProblems(400, 413);
         app.MapDelete("/api/dead/{id}", async (string id, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
         {
             if (!long.TryParse(id, out var n)) return Problems.Of(400, "Invalid request", "id must be a whole number", [new FieldError(null, "id", "must be a whole number")]);
@@ -79,7 +79,7 @@ public static class LockstepEndpoints
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync)
             .WithSummary("Receive a partner's webhook (authenticated by its signature, see the source's verify:)")
-            .Accepts<System.Text.Json.Nodes.JsonObject>("application/json").Produces<WebhookResponse>(202).Produces<WebhookResponse>(200).WithProblems(400, 401, 404, 413, 503);
+            .WithBody<System.Text.Json.Nodes.JsonObject>("application/json").Produces<WebhookResponse>(202).Produces<WebhookResponse>(200).WithProblems(400, 401, 404, 413, 503);
         if (limited) webhooks.RequireRateLimiting(LockstepHost.IntakePolicy);
         app.MapGet("/metrics", async (HttpContext context, Metrics.LockstepMetrics metrics, CancellationToken ct) =>
         {

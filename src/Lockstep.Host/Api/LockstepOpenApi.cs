@@ -48,7 +48,7 @@ internal static class LockstepOpenApi
                 document.Tags = new HashSet<OpenApiTag>(Tags.Select(t => new OpenApiTag { Name = t.Name, Description = t.Description }));
                 return Task.CompletedTask;
             });
-            o.AddOperationTransformer((operation, context, _) =>
+            o.AddOperationTransformer(async (operation, context, ct) =>
             {
                 var endpoint = context.Description;
                 operation.Summary ??= $"{endpoint.HttpMethod} /{endpoint.RelativePath}";
@@ -56,7 +56,10 @@ internal static class LockstepOpenApi
                 var path = "/" + endpoint.RelativePath;
                 var tag = Tags.FirstOrDefault(t => t.Prefixes.Any(p => path == p || path.StartsWith(p + "/", StringComparison.Ordinal))).Name ?? "dashboard";
                 operation.Tags = new HashSet<OpenApiTagReference> { new(tag, context.Document) };
-                var role = endpoint.ActionDescriptor.EndpointMetadata.OfType<RequiresRole>().LastOrDefault();
+                // .RequireRole(ApiRole.X), or plain .RequireAuthorization("operator") with a policy name.
+                var metadata = endpoint.ActionDescriptor.EndpointMetadata;
+                var role = metadata.OfType<RequiresRole>().LastOrDefault()
+                    ?? metadata.OfType<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Select(a => ApiRoles.Parse(a.Policy)).OfType<ApiRole>().Select(r => new RequiresRole(r)).LastOrDefault();
                 operation.Security = [];
                 if (role is not null && config.Secured)
                 {
@@ -64,10 +67,18 @@ internal static class LockstepOpenApi
                     foreach (var (name, _) in Schemes(config))
                         operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(name, context.Document)] = [] });
                 }
+                if (metadata.OfType<RequestBodyDoc>().LastOrDefault() is { } body)
+                {
+                    var schema = await context.GetOrCreateSchemaAsync(body.Type, null, ct);
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = body.Required,
+                        Content = new Dictionary<string, OpenApiMediaType> { [body.ContentType] = new OpenApiMediaType { Schema = schema } },
+                    };
+                }
                 operation.Responses ??= new OpenApiResponses();
                 if (!operation.Responses.Keys.Any(k => k.StartsWith('4')))
                     operation.Responses["400"] = new OpenApiResponse { Description = "The request is not valid (problem+json)" };
-                return Task.CompletedTask;
             });
         });
     }
@@ -92,6 +103,15 @@ internal static class LockstepOpenApi
         foreach (var status in statuses) builder.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(Problems.Problem), ["application/problem+json"]));
         return builder;
     }
+
+    /// <summary>
+    /// Documents the request body for OpenAPI only. Unlike <c>Accepts</c>, it does not make routing refuse other content
+    /// types: the handlers read their bodies themselves and answer a wrong type in Lockstep's own words.
+    /// </summary>
+    public static RouteHandlerBuilder WithBody<TBody>(this RouteHandlerBuilder builder, string contentType, bool required = true) =>
+        builder.WithMetadata(new RequestBodyDoc(typeof(TBody), contentType, required));
+
+    private sealed record RequestBodyDoc(Type Type, string ContentType, bool Required);
 
     private static string OperationId(string method, string path)
     {

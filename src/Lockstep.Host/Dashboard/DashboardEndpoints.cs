@@ -101,7 +101,7 @@ internal static class DashboardEndpoints
                 MaxAge = TimeSpan.FromHours(12),
             });
             return Results.Redirect("/");
-        }).DisableAntiforgery().WithSummary("Sign in with an API key (form field 'key'); sets an HttpOnly cookie").Accepts<LoginForm>("application/x-www-form-urlencoded")
+        }).DisableAntiforgery().WithSummary("Sign in with an API key (form field 'key'); sets an HttpOnly cookie").WithBody<LoginForm>("application/x-www-form-urlencoded")
             .Produces(302).Produces<string>(401, "text/html").Produces<string>(403, "text/html").Produces<string>(429, "text/html").WithProblems(400, 415);
     }
 
