@@ -47,7 +47,6 @@ public static class LockstepHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddLockstep(config);
         builder.Services.AddSingleton<Dashboard.StatusFeed>();
-        Security.LockstepAuthentication.AddLockstepAuthentication(builder.Services, config);
         builder.Services.AddLockstepOpenApi(config);
         builder.Services.AddLockstepProblemDetails();
         if (config.Server.IntakeRequestsPerSecond is { } perSecond)

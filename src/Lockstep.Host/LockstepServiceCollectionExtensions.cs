@@ -53,6 +53,9 @@ public static class LockstepServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(config);
+        // The API's endpoints require the role policies: an application mapping them (MapLockstepApi) gets the
+        // authentication and authorization they need, and WebApplication adds their middleware by itself.
+        Security.LockstepAuthentication.AddLockstepAuthentication(services, config);
         services.UseSqlite();
         services.UsePostgres();
         services.AddSingleton(sp =>
