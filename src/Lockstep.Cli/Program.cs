@@ -16,4 +16,5 @@ root.Subcommands.Add(ControlCommands.Resume());
 root.Subcommands.Add(ControlCommands.Circuit());
 root.Subcommands.Add(ControlCommands.Check());
 root.Subcommands.Add(ControlCommands.DropWork());
+root.Subcommands.Add(ReloadCommand.Create());
 return await root.Parse(args).InvokeAsync();

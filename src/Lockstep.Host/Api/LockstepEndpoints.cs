@@ -73,6 +73,7 @@ public static class LockstepEndpoints
         }).WithMetadata(@operator);
         ConflictEndpoints.Map(app, viewer, @operator);
         ControlEndpoints.Map(app, viewer, @operator);
+        ConfigEndpoints.Map(app, viewer, @operator);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);
         if (limited) webhooks.RequireRateLimiting(LockstepHost.IntakePolicy);
