@@ -17,6 +17,7 @@ root.Subcommands.Add(ControlCommands.Circuit());
 root.Subcommands.Add(ControlCommands.Check());
 root.Subcommands.Add(ControlCommands.DropWork());
 root.Subcommands.Add(JournalCommand.Create());
+root.Subcommands.Add(ReloadCommand.Create());
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

@@ -45,6 +45,25 @@ public sealed partial class PostgresJournal : IControlStore, IIdentityStore
             return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken).ConfigureAwait(false);
 
+    public async ValueTask<IReadOnlyList<Status.RemovedFlow>> ListRemovedFlowsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await ReadConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command("""
+            SELECT flow, MAX(system), SUM(pending)::bigint, SUM(dead)::bigint FROM (
+                SELECT flow, system, COUNT(*) AS pending, 0 AS dead FROM @.deliveries WHERE state IN (0, 1) GROUP BY flow, system
+                UNION ALL SELECT flow, system, 0, COUNT(*) FROM @.dead_letters GROUP BY flow, system) work
+            GROUP BY flow ORDER BY flow
+            """, connection);
+        var removed = new List<Status.RemovedFlow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_flowSystems.ContainsKey(reader.GetString(0))) continue;
+            removed.Add(new Status.RemovedFlow(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+        return removed;
+    }
+
     public async ValueTask<int> DropFlowWorkAsync(string flow, CancellationToken cancellationToken) =>
         await WriteAsync(async (connection, transaction) =>
         {

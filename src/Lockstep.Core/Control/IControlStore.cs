@@ -16,6 +16,12 @@ public interface IControlStore
     ValueTask<bool> ResumeAsync(PauseKind kind, string name, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Flows the configuration the journal was opened with does not have, that left undelivered deliveries (pending, or in
+    /// flight at a crash) or dead letters; empty when there are none.
+    /// </summary>
+    ValueTask<IReadOnlyList<Status.RemovedFlow>> ListRemovedFlowsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
     /// Deletes the deliveries of <paramref name="flow"/> that are not delivered (pending, in flight at a crash, dead) and its
     /// dead letters; returns how many deliveries. Only for a flow the configuration no longer has: an operator's choice.
     /// </summary>

@@ -129,10 +129,9 @@ public sealed partial class LockstepEngine
     }
 
     /// <summary>Pauses shown in status: a paused flow or system (and the flows of a paused system) is <c>paused</c>, never failing for it.</summary>
-    private StatusReport WithControl(StatusReport report, IReadOnlyList<FlowCounters> counters)
+    private async Task<StatusReport> WithControlAsync(StatusReport report, CancellationToken cancellationToken)
     {
-        var removed = counters.Where(c => !_flowSystems.ContainsKey(c.Flow) && c.Pending + c.InFlight + c.Dead > 0)
-            .ToDictionary(c => c.Flow, c => new RemovedFlow(c.Flow, c.System, c.Pending + c.InFlight, c.Dead), StringComparer.Ordinal);
+        var removed = (await _journal.Control.ListRemovedFlowsAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.Flow, StringComparer.Ordinal);
         if (_pauses.All.Count == 0 && removed.Count == 0) return report;
         var flows = report.Flows.ToDictionary(f => f.Key, f =>
             (_pauses.Get(PauseKind.Flow, f.Key) ?? (_flowSystems.TryGetValue(f.Key, out var s) ? _pauses.Get(PauseKind.System, s) : null)) is { } p

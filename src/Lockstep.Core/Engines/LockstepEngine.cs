@@ -284,7 +284,7 @@ public sealed partial class LockstepEngine : IAsyncDisposable
             foreach (var (name, consumer) in _subscriptions) sources[name] = consumer.Status;
             report = report with { Sources = sources };
         }
-        return WithControl(report, counters);
+        return await WithControlAsync(report, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -76,6 +76,7 @@ public static class LockstepEndpoints
         }).RequireRole(ApiRole.Operator).WithSummary("Sync a flow or poll source now (?full=true reconciles everything)").Produces<SyncOutcome>().WithProblems(404, 409);
         ConflictEndpoints.Map(app);
         ControlEndpoints.Map(app);
+        ConfigEndpoints.Map(app);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync)
             .WithSummary("Receive a partner's webhook (authenticated by its signature, see the source's verify:)")

@@ -44,6 +44,25 @@ public abstract class ControlContract<TBackend> : JournalFixture<TBackend> where
     }
 
     [Fact]
+    public async Task A_removed_flow_s_undelivered_work_is_listed_and_kept()
+    {
+        await AppendAsync(TestEngine.Permit("P-1", 1), TestEngine.Permit("P-2", 1));
+        var claimed = (await ClaimAsync()).OrderBy(d => d.Key).ToList();
+        await CompleteAsync(claimed[0], CompletionKind.Dead, error: "HTTP 400");
+
+        await ReopenWithAsync("""
+            systems:
+              warehouse: { type: http, url: "http://127.0.0.1:2" }
+            flows:
+              to-warehouse: { entity: permit, to: warehouse, upsert: "PUT /w/{key}" }
+            """);
+        var removed = await Journal.Control.ListRemovedFlowsAsync(CancellationToken.None);
+
+        Assert.Contains(new Status.RemovedFlow("to-registry", "registry", 1, 1), removed);
+        Assert.DoesNotContain(removed, r => r.Flow == "to-warehouse");
+    }
+
+    [Fact]
     public async Task Dropping_a_flow_s_work_removes_its_undelivered_records_and_dead_letters_only()
     {
         await AppendAsync(TestEngine.Permit("P-1", 1), TestEngine.Permit("P-2", 1), TestEngine.Permit("P-3", 1));
@@ -52,6 +71,7 @@ public abstract class ControlContract<TBackend> : JournalFixture<TBackend> where
         await CompleteAsync(claimed[1], CompletionKind.Dead, error: "HTTP 400");
         await CompleteAsync(claimed[2], CompletionKind.Retry, Time.GetUtcNow().AddMinutes(5), "HTTP 503");
 
+        var removedBefore = await Journal.Control.ListRemovedFlowsAsync(CancellationToken.None);
         var dropped = await Journal.Control.DropFlowWorkAsync("to-registry", CancellationToken.None);
         Time.Advance(TimeSpan.FromMinutes(5));
         var due = await ClaimAsync();
@@ -59,6 +79,7 @@ public abstract class ControlContract<TBackend> : JournalFixture<TBackend> where
         var warehouse = await ClaimAsync("warehouse");
         var counters = (await Journal.Queries.CountersAsync(CancellationToken.None)).Single(c => c.Flow == "to-registry");
 
+        Assert.Empty(removedBefore); // every flow is configured
         Assert.Equal(2, dropped);
         Assert.Empty(due);
         Assert.Empty(dead);

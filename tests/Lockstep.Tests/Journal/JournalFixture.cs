@@ -85,6 +85,14 @@ public abstract class JournalFixture<TBackend> : IAsyncLifetime where TBackend :
     /// <summary>The same journal opened by a second process (a second node, or a restart while the first still runs).</summary>
     protected Task<IJournal> OpenAnotherAsync() => OpenAsync();
 
+    /// <summary>Reopens the journal under another configuration (<c>systems:</c> and <c>flows:</c>), as a reload or an upgrade would.</summary>
+    protected async Task ReopenWithAsync(string flowsYaml)
+    {
+        await Journal.DisposeAsync();
+        Journal = _backend.Create(TestEngine.Load($"storage: {_backend.Storage(_folder.Path)}\n{flowsYaml}", _folder.Path), Time);
+        await Journal.OpenAsync(CancellationToken.None);
+    }
+
     protected async Task ReopenAsync()
     {
         await Journal.DisposeAsync();

@@ -71,6 +71,14 @@ internal sealed class LockstepProcess : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>Sends a signal (<c>HUP</c>: reload) and returns once it is sent.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("not running");
+        using var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
     /// <summary>SIGTERM, as a service manager stops it; returns the exit code.</summary>
     public async Task<int> TerminateAsync()
     {
