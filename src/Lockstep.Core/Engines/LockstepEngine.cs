@@ -278,9 +278,11 @@ public sealed class LockstepEngine : IAsyncDisposable
         if (!full)
         {
             var now = _time.GetUtcNow();
+            // Counted before: once woken, the loop claims what was made due, and pending turns into in flight.
+            var before = (await _queries.CountersAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(c => c.Flow == name);
             var expedited = await _reconcileStore.ExpediteAsync(name, now, cancellationToken).ConfigureAwait(false);
             _work.Set();
-            return new SyncOutcome(name, "flow", await ExpeditedAsync(name, expedited, now, cancellationToken).ConfigureAwait(false), null);
+            return new SyncOutcome(name, "flow", Expedited(name, expedited, before, now), null);
         }
         if (!_reconcilers.TryGetValue(name, out var reconciler))
             throw new InvalidOperationException($"flow '{name}' has no 'reconcile:' settings (and its connector's read operation), so it cannot be reconciled");
@@ -292,10 +294,9 @@ public sealed class LockstepEngine : IAsyncDisposable
     /// What <c>lockstep sync FLOW</c> did, truthfully: how many waiting retries it made due, how many pending deliveries
     /// there are in all (the rest were due already), and whether they wait behind the system's open circuit.
     /// </summary>
-    private async Task<string> ExpeditedAsync(string flow, int expedited, DateTimeOffset now, CancellationToken cancellationToken)
+    private string Expedited(string flow, int expedited, FlowCounters? counters, DateTimeOffset now)
     {
-        var counters = (await _queries.CountersAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(c => c.Flow == flow);
-        var pending = counters?.Pending ?? 0;
+        var pending = Math.Max(counters?.Pending ?? 0, expedited);
         var text = $"{expedited} waiting {(expedited == 1 ? "retry" : "retries")} made due now; {pending} pending in all";
         if (pending > expedited) text += $" ({pending - expedited} already due)";
         if (counters?.InFlight > 0) text += $", {counters.InFlight} in flight";
