@@ -109,11 +109,12 @@ public sealed partial class LockstepEngine
         if (kind == "flow" ? !_flowSystems.ContainsKey(name) : _lanes.All(l => l.Name != name)) return null;
         var flows = kind == "flow" ? [name] : FlowsOf(name);
         var now = _time.GetUtcNow();
+        // Counted before: once woken, the loop claims what was made due, and pending turns into in flight.
+        var counters = await _queries.CountersAsync(cancellationToken).ConfigureAwait(false);
         var expedited = 0;
         foreach (var flow in flows) expedited += await _reconcileStore.ExpediteAsync(flow, now, cancellationToken).ConfigureAwait(false);
         _work.Set();
-        var counters = await _queries.CountersAsync(cancellationToken).ConfigureAwait(false);
-        var pending = counters.Where(c => flows.Contains(c.Flow)).Sum(c => c.Pending);
+        var pending = Math.Max(counters.Where(c => flows.Contains(c.Flow)).Sum(c => c.Pending), expedited);
         var system = kind == "flow" ? _flowSystems[name] : name;
         var lane = _lanes.First(l => l.Name == system);
         var open = lane.Circuit(now) == CircuitState.Open;
