@@ -43,6 +43,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     private readonly Channel<bool>? _conflictsWake;
     private readonly JournalHealth _health;
     private readonly Channel<bool> _checkWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly Backfills.Backfiller _backfiller;
     private long _conflictsSeen;
     private int _started;
 
@@ -75,6 +76,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         {
             if (writer == JournalWriter.Intake) _checkWake.Writer.TryWrite(true);
         };
+        _backfiller = new Backfills.Backfiller(journal.Backfills, config.Flows, _work, time, logging.CreateLogger("Lockstep.Backfills"));
         _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"), health: _health, secrets: config.Secrets);
         Func<string, Event, Event>? stamp = null;
         if (config.Sync.Count > 0)
@@ -183,6 +185,7 @@ public sealed class LockstepEngine : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _journal.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await _backfiller.DetectNewFlowsAsync(cancellationToken).ConfigureAwait(false);
         if (_conflictsWake is not null)
         {
             // Conflicts recorded before this start are not news; the ones intake records from now on are.
@@ -196,6 +199,7 @@ public sealed class LockstepEngine : IAsyncDisposable
         foreach (var consumer in _subscriptions.Values) _schedules.Add(Task.Run(() => consumer.RunAsync(_stopping.Token), CancellationToken.None));
         _schedules.Add(Task.Run(() => _notices.RunAsync(_stopping.Token), CancellationToken.None));
         _schedules.Add(Task.Run(() => CheckWritesAsync(_stopping.Token), CancellationToken.None));
+        _schedules.Add(Task.Run(() => _backfiller.RunAsync(_stopping.Token), CancellationToken.None));
         Volatile.Write(ref _started, 1);
     }
 
@@ -207,6 +211,17 @@ public sealed class LockstepEngine : IAsyncDisposable
         await Task.WhenAll(_schedules).ConfigureAwait(false);
         await _intake.StopAsync().ConfigureAwait(false);
         await _loop.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>lockstep backfill FLOW</c>: sends the newest state of every record already in the journal to the flow (a record
+    /// it already has a delivery for is left alone), in the background; false when no flow has that name.
+    /// </summary>
+    public async Task<bool> BackfillAsync(string flow, CancellationToken cancellationToken)
+    {
+        if (!_flowSystems.ContainsKey(flow)) return false;
+        await _backfiller.BeginAsync(flow, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Whether an event's <c>targets</c> may name <paramref name="name"/>: a flow, or a system some flow writes to.</summary>
@@ -247,6 +262,15 @@ public sealed class LockstepEngine : IAsyncDisposable
                 Schedules = _jobs.Where(j => j.Key.StartsWith("schedule:", StringComparison.Ordinal))
                     .ToDictionary(j => j.Key["schedule:".Length..], j => j.Value.Status, StringComparer.Ordinal),
             };
+        }
+        var backfills = await _journal.Backfills.ListAsync(cancellationToken).ConfigureAwait(false);
+        if (backfills.Count > 0)
+        {
+            var flows = new SortedDictionary<string, TargetStatus>(report.Flows.ToDictionary(f => f.Key, f => f.Value), StringComparer.Ordinal);
+            foreach (var backfill in backfills.Where(b => flows.ContainsKey(b.Flow))) flows[backfill.Flow] = flows[backfill.Flow] with { Backfill = backfill };
+            report = report with { Flows = flows };
+            // Records not yet looked at are still to be sent: not synced until every backfill finished.
+            if (report.State == SyncState.Synced && backfills.Any(b => b.FinishedAt is null && flows.ContainsKey(b.Flow))) report = report with { State = SyncState.Pending };
         }
         if (_syncStore is not null) report = report with { Pairs = await _syncStore.PairStatusAsync(cancellationToken).ConfigureAwait(false) };
         if (_polls.Count + _webhooks.Count + _subscriptions.Count > 0)

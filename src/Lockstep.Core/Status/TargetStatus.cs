@@ -18,4 +18,7 @@ public sealed record TargetStatus(
     public Reconciliation.ReconcileReport? LastReconcile { get; init; }
 
     public DateTimeOffset? NextReconcileAt { get; init; }
+
+    /// <summary>The flow's backfill (records already in the journal sent to it), when it has had one.</summary>
+    public Backfills.BackfillProgress? Backfill { get; init; }
 }

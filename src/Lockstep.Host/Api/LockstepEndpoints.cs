@@ -71,6 +71,12 @@ public static class LockstepEndpoints
                 return Problems.Of(409, "Cannot sync", e.Message);
             }
         }).WithMetadata(@operator);
+        app.MapPost("/api/backfill/{flow}", async (string flow, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
+        {
+            if (!await engine.BackfillAsync(flow, ct)) return Problems.NotFound($"no flow named '{flow}'");
+            await engine.AuditAsync(Actor(context), "backfill", flow, null, ct);
+            return Results.Json(new { flow, outcome = "backfill started (progress under the flow in GET /api/status)" }, ApiJson.Options, statusCode: 202);
+        }).WithMetadata(@operator);
         ConflictEndpoints.Map(app, viewer, @operator);
         // Webhooks authenticate by their signature (the source's verify:), as partners' webhook senders expect.
         var webhooks = app.MapPost("/webhooks/{source}", ReceiveWebhookAsync);

@@ -16,3 +16,5 @@ public sealed class SqliteRetentionTests : RetentionContract<SqliteBackend>;
 public sealed class SqliteReconcileTests : ReconcileContract<SqliteBackend>;
 
 public sealed class SqliteIdentityTests : IdentityContract<SqliteBackend>;
+
+public sealed class SqliteBackfillTests : BackfillContract<SqliteBackend>;
