@@ -8,6 +8,7 @@ root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(DeadCommand.Create());
 root.Subcommands.Add(PublishCommand.Create());
 root.Subcommands.Add(SyncCommand.Create());
+root.Subcommands.Add(BackfillCommand.Create());
 root.Subcommands.Add(ConflictsCommand.Create());
 root.Subcommands.Add(DecryptCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());

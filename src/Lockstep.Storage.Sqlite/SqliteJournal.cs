@@ -61,6 +61,8 @@ public sealed partial class SqliteJournal : IJournal, IIntakeStore, IDeliveryQue
 
     public IIdentityStore Identities => this;
 
+    public Backfills.IBackfillStore Backfills => this;
+
     public async ValueTask OpenAsync(CancellationToken cancellationToken)
     {
         if (Path.GetDirectoryName(Path.GetFullPath(_path)) is { } folder) Directory.CreateDirectory(folder);

@@ -45,6 +45,7 @@ public sealed partial class LockstepEngine : IAsyncDisposable
     private readonly Routing.UnroutedEvents _unrouted;
     private readonly Channel<bool> _checkWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Control.Pauses _pauses = new();
+    private readonly Backfills.Backfiller _backfiller;
     private long _conflictsSeen;
     private int _started;
 
@@ -78,6 +79,7 @@ public sealed partial class LockstepEngine : IAsyncDisposable
             if (writer == JournalWriter.Intake) _checkWake.Writer.TryWrite(true);
         };
         _unrouted = new Routing.UnroutedEvents(new Routing.FlowRouter(config.Flows), logging.CreateLogger("Lockstep.Intake"));
+        _backfiller = new Backfills.Backfiller(journal.Backfills, config.Flows, _work, time, logging.CreateLogger("Lockstep.Backfills"));
         _intake = new IntakeQueue(journal.Intake, _work, logging.CreateLogger("Lockstep.Intake"), health: _health, secrets: config.Secrets);
         journal.WatchWork(_work.Set);
         Func<string, Event, Event>? stamp = null;
@@ -192,6 +194,7 @@ public sealed partial class LockstepEngine : IAsyncDisposable
         await _journal.OpenAsync(cancellationToken).ConfigureAwait(false);
         // Before any loop runs: a pause set before a restart holds from the first claim on.
         _pauses.Load(await _journal.Control.ListPausesAsync(cancellationToken).ConfigureAwait(false));
+        await _backfiller.DetectNewFlowsAsync(cancellationToken).ConfigureAwait(false);
         if (_conflictsWake is not null)
         {
             // Conflicts recorded before this start are not news; the ones intake records from now on are.
@@ -205,6 +208,7 @@ public sealed partial class LockstepEngine : IAsyncDisposable
         foreach (var consumer in _subscriptions.Values) _schedules.Add(Task.Run(() => consumer.RunAsync(_stopping.Token), CancellationToken.None));
         _schedules.Add(Task.Run(() => _notices.RunAsync(_stopping.Token), CancellationToken.None));
         _schedules.Add(Task.Run(() => CheckWritesAsync(_stopping.Token), CancellationToken.None));
+        _schedules.Add(Task.Run(() => _backfiller.RunAsync(_stopping.Token), CancellationToken.None));
         Volatile.Write(ref _started, 1);
     }
 
@@ -216,6 +220,17 @@ public sealed partial class LockstepEngine : IAsyncDisposable
         await Task.WhenAll(_schedules).ConfigureAwait(false);
         await _intake.StopAsync().ConfigureAwait(false);
         await _loop.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>lockstep backfill FLOW</c>: sends the newest state of every record already in the journal to the flow (a record
+    /// it already has a delivery for is left alone), in the background; false when no flow has that name.
+    /// </summary>
+    public async Task<bool> BackfillAsync(string flow, CancellationToken cancellationToken)
+    {
+        if (!_flowSystems.ContainsKey(flow)) return false;
+        await _backfiller.BeginAsync(flow, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Whether an event's <c>targets</c> may name <paramref name="name"/>: a flow, or a system some flow writes to.</summary>
@@ -274,6 +289,15 @@ public sealed partial class LockstepEngine : IAsyncDisposable
                 Schedules = _jobs.Where(j => j.Key.StartsWith("schedule:", StringComparison.Ordinal))
                     .ToDictionary(j => j.Key["schedule:".Length..], j => j.Value.Status, StringComparer.Ordinal),
             };
+        }
+        var backfills = await _journal.Backfills.ListAsync(cancellationToken).ConfigureAwait(false);
+        if (backfills.Count > 0)
+        {
+            var flows = new SortedDictionary<string, TargetStatus>(report.Flows.ToDictionary(f => f.Key, f => f.Value), StringComparer.Ordinal);
+            foreach (var backfill in backfills.Where(b => flows.ContainsKey(b.Flow))) flows[backfill.Flow] = flows[backfill.Flow] with { Backfill = backfill };
+            report = report with { Flows = flows };
+            // Records not yet looked at are still to be sent: not synced until every backfill finished.
+            if (report.State == SyncState.Synced && backfills.Any(b => b.FinishedAt is null && flows.ContainsKey(b.Flow))) report = report with { State = SyncState.Pending };
         }
         if (_syncStore is not null) report = report with { Pairs = await _syncStore.PairStatusAsync(cancellationToken).ConfigureAwait(false) };
         if (_polls.Count + _webhooks.Count + _subscriptions.Count > 0)

@@ -35,6 +35,9 @@ public interface IJournal : IAsyncDisposable
     /// <summary>The identity map: the target's own id per (flow, entity, key), for targets that assign ids on create.</summary>
     IIdentityStore Identities { get; }
 
+    /// <summary>Backfills: sending what the journal already holds to a flow added later, page by key, resumable.</summary>
+    Backfills.IBackfillStore Backfills { get; }
+
     /// <summary>The read model: counters, event and record history, the audit log.</summary>
     IJournalQueries Queries { get; }
 

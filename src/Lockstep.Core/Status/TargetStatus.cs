@@ -27,4 +27,7 @@ public sealed record TargetStatus(
 
     /// <summary>Who paused it (or its system), when and why; null while it runs.</summary>
     public Control.Pause? Paused { get; init; }
+
+    /// <summary>The flow's backfill (records already in the journal sent to it), when it has had one.</summary>
+    public Backfills.BackfillProgress? Backfill { get; init; }
 }

@@ -74,6 +74,12 @@ public static class LockstepEndpoints
                 return Problems.Of(409, "Cannot sync", e.Message);
             }
         }).RequireRole(ApiRole.Operator).WithSummary("Sync a flow or poll source now (?full=true reconciles everything)").Produces<SyncOutcome>().WithProblems(404, 409);
+        app.MapPost("/api/backfill/{flow}", async (string flow, HttpContext context, LockstepEngine engine, CancellationToken ct) =>
+        {
+            if (!await engine.BackfillAsync(flow, ct)) return Problems.NotFound($"no flow named '{flow}'");
+            await engine.AuditAsync(Actor(context), "backfill", flow, null, ct);
+            return Results.Json(new { flow, outcome = "backfill started (progress under the flow in GET /api/status)" }, ApiJson.Options, statusCode: 202);
+        }).RequireRole(ApiRole.Operator).WithSummary("Backfill a flow: send every record already in the journal to it").WithProblems(404);
         ConflictEndpoints.Map(app);
         ControlEndpoints.Map(app);
         ConfigEndpoints.Map(app);

@@ -211,5 +211,20 @@ internal static class Migrations
         ) WITHOUT ROWID;
         CREATE INDEX ix_identities_record ON identities(entity, key);
         """,
+        """
+        -- Backfills: a flow added to a journal that already holds records receives their newest state, page by key; the
+        -- cursor moves with each page sent. flows_seen tells a new flow from a known one (every flow with a delivery is known).
+        CREATE TABLE backfills(
+            flow TEXT PRIMARY KEY,
+            after_entity TEXT,
+            after_key TEXT,
+            checked INTEGER NOT NULL DEFAULT 0,
+            sent INTEGER NOT NULL DEFAULT 0,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE flows_seen(flow TEXT PRIMARY KEY) WITHOUT ROWID;
+        INSERT INTO flows_seen(flow) SELECT DISTINCT flow FROM deliveries
+        """,
     ];
 }

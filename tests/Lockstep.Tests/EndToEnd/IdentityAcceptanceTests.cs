@@ -67,11 +67,11 @@ public sealed class IdentityAcceptanceTests
         var kills = 0;
         for (var i = 0; i < batches.Count; i++)
         {
+            var before = crm.Requests.Count;
             await PublishAsync(http, lockstep.Url, batches[i]);
             if (i is 2 or 5 or 8)
             {
-                // Killed right after an accepted publish, with lookups, creates and updates under way.
-                var before = crm.Requests.Count;
+                // Killed right after an accepted publish, with lookups, creates and updates of its events under way.
                 await Eventually.WaitAsync(() => crm.Requests.Count > before + 10, "deliveries under way", signal: crm.Changed);
                 await lockstep.KillAsync();
                 kills++;

@@ -18,3 +18,5 @@ public sealed class SqliteReconcileTests : ReconcileContract<SqliteBackend>;
 public sealed class SqliteControlTests : ControlContract<SqliteBackend>;
 
 public sealed class SqliteIdentityTests : IdentityContract<SqliteBackend>;
+
+public sealed class SqliteBackfillTests : BackfillContract<SqliteBackend>;

@@ -44,6 +44,8 @@ public sealed class FlakyJournal(IJournal inner, int failCompletions) : IJournal
 
     public IIdentityStore Identities => inner.Identities;
 
+    public Lockstep.Backfills.IBackfillStore Backfills => inner.Backfills;
+
     public ValueTask OpenAsync(CancellationToken cancellationToken) => inner.OpenAsync(cancellationToken);
 
     public ValueTask<IReadOnlyList<Delivery>> ClaimDueAsync(IReadOnlyList<ClaimQuota> quotas, DateTimeOffset now, CancellationToken cancellationToken) =>
