@@ -68,6 +68,8 @@ public sealed partial class PostgresJournal : IJournal, IIntakeStore, IDeliveryQ
 
     public IIdentityStore Identities => this;
 
+    public Backfills.IBackfillStore Backfills => this;
+
     public async ValueTask OpenAsync(CancellationToken cancellationToken)
     {
         _source = NpgsqlDataSource.Create(_location.ConnectionString);

@@ -196,5 +196,20 @@ internal static class Migrations
         );
         CREATE INDEX ix_identities_record ON @.identities(entity, key);
         """,
+        """
+        -- Backfills: a flow added to a journal that already holds records receives their newest state, page by key; the
+        -- cursor moves with each page sent. flows_seen tells a new flow from a known one (every flow with a delivery is known).
+        CREATE TABLE @.backfills(
+            flow text PRIMARY KEY,
+            after_entity text,
+            after_key text,
+            checked bigint NOT NULL DEFAULT 0,
+            sent bigint NOT NULL DEFAULT 0,
+            started_at bigint NOT NULL,
+            finished_at bigint
+        );
+        CREATE TABLE @.flows_seen(flow text PRIMARY KEY);
+        INSERT INTO @.flows_seen(flow) SELECT DISTINCT flow FROM @.deliveries;
+        """,
     ];
 }

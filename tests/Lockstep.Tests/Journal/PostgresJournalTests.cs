@@ -18,3 +18,5 @@ public sealed class PostgresReconcileTests : ReconcileContract<PostgresBackend>;
 public sealed class PostgresControlTests : ControlContract<PostgresBackend>;
 
 public sealed class PostgresIdentityTests : IdentityContract<PostgresBackend>;
+
+public sealed class PostgresBackfillTests : BackfillContract<PostgresBackend>;
