@@ -18,7 +18,7 @@ public static class LockstepServiceCollectionExtensions
 {
     /// <summary>The connector families this build ships.</summary>
     public static IReadOnlyList<IConnectorFactory> ConnectorFactories { get; } = [new HttpConnectorFactory(), new Connectors.Http.Webhooks.WebhookConnectorFactory(), new Connectors.Http.Files.FileConnectorFactory(),
-        new Connectors.Http.Soap.SoapConnectorFactory(),
+        new Connectors.Http.Soap.SoapConnectorFactory(), new Connectors.Http.GoogleCalendar.GoogleCalendarConnectorFactory(),
         Connectors.Sql.SqlConnectorFactory.Postgres, Connectors.Sql.SqlConnectorFactory.Sqlite, Connectors.Sql.SqlConnectorFactory.MySql, new Connectors.CalDav.CalDavConnectorFactory(),
         new Connectors.Messaging.Nats.NatsConnectorFactory(), new Connectors.Messaging.Amqp.AmqpConnectorFactory(),
         new Connectors.Messaging.Mqtt.MqttConnectorFactory()];

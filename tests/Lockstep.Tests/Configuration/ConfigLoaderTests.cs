@@ -147,7 +147,7 @@ public sealed class ConfigLoaderTests
     {
         var error = Assert.Single(Errors(Acceptance.Replace("type: http", "type: kafka").Replace("    url: http://127.0.0.1:9001\n    auth: { bearer: ${REGISTRY_TOKEN} }\n", "")));
 
-        Assert.Contains("unknown system type 'kafka' (supported: amqp, caldav, file, http, mqtt, mysql, nats, postgres, soap, sqlite, webhook)", error.Message);
+        Assert.Contains("unknown system type 'kafka' (supported: amqp, caldav, file, google-calendar, http, mqtt, mysql, nats, postgres, soap, sqlite, webhook)", error.Message);
     }
 
     [Fact]
