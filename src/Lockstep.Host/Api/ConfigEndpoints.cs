@@ -27,7 +27,9 @@ internal static class ConfigEndpoints
             catch (ConfigException e)
             {
                 await engine.AuditAsync(Actor(context), "reload config", reload.Path, $"rejected: {e.Errors.Count} error(s)", ct);
-                return Problems.Of(400, "Invalid configuration", $"{e.Errors.Count} error(s) in {reload.Path}; nothing changed",
+                // One error is said in the detail itself (file:line: key: what), as `lockstep validate` says it.
+                var detail = e.Errors.Count == 1 ? $"{e.Errors[0]}; nothing changed" : $"{e.Errors.Count} error(s) in {reload.Path}; nothing changed";
+                return Problems.Of(400, "Invalid configuration", detail,
                     [.. e.Errors.Select(error => new FieldError(null, "config", error.ToString()))]);
             }
             catch (InvalidOperationException e)

@@ -17,6 +17,7 @@ public sealed class JournalCopyTests
           registry: { type: http, url: "http://127.0.0.1:1" }
         flows:
           to-registry: { on: [permitApproved], to: registry, upsert: "PUT /r/{key}" }
+        delivery: { completionEvents: true }   # completion events in the journal, to be copied too
         """;
 
     [Fact]
