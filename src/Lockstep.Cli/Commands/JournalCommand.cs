@@ -11,7 +11,8 @@ namespace Lockstep.Cli.Commands;
 /// <summary>
 /// <c>lockstep journal copy --from sqlite:PATH --to postgres:env:VAR</c>: moves a stopped SQLite journal into an empty
 /// PostgreSQL journal, everything at once in one transaction: events and records, pending deliveries with their retry
-/// schedule, dead letters, cursors, two-way state and conflicts, attempts, audit, reconciliation reports and counters.
+/// schedule, dead letters, cursors, two-way state and conflicts, attempts, audit, reconciliation reports and counters,
+/// operators' pauses, the identity map (target ids) and backfill progress.
 /// Deliveries that were in flight become due again. The connection string is read from an environment variable, so
 /// its password is never on a command line.
 /// </summary>
@@ -32,6 +33,10 @@ internal static class JournalCommand
         ("sync_state", "pair, entity, key, base, base_op, source_hash, target_hash, source_pending, target_pending, source_seen, target_seen"),
         ("conflicts", "id, pair, entity, key, policy, detected_at, base, source_data, source_deleted, target_data, target_deleted, outcome, result, detail, resolved_at, resolved_by"),
         ("held", "flow, entity, key, conflict_id"),
+        ("pauses", "kind, name, paused_by, paused_at, reason"),
+        ("identities", "flow, entity, key, target_id, saved_at"),
+        ("backfills", "flow, after_entity, after_key, checked, sent, started_at, finished_at"),
+        ("flows_seen", "flow"),
     ];
 
     private static readonly string[] Identities = ["deliveries", "attempts", "dead_letters", "reconcile_runs", "audit", "conflicts"];

@@ -39,6 +39,8 @@ public sealed class JournalCopyTests
                 Outcome(claimed[2], CompletionKind.Dead, time.GetUtcNow(), "HTTP 422"),
             ], CancellationToken.None);
             await sqlite.Queries.AuditAsync("ops", "replay", "dead letter 9", null, time.GetUtcNow(), CancellationToken.None);
+            await sqlite.Control.PauseAsync(new Lockstep.Control.Pause(Lockstep.Control.PauseKind.System, "registry", "ops", time.GetUtcNow(), "maintenance"), CancellationToken.None);
+            await sqlite.Identities.SaveIdAsync("to-registry", "permit", "P-1", "crm-991", time.GetUtcNow(), CancellationToken.None);
             // P-4 stays claimed: in flight when the process stopped.
             Assert.Equal("P-4", Assert.Single(await sqlite.Queue.ClaimDueAsync([new ClaimQuota("registry", 10)], time.GetUtcNow(), CancellationToken.None)).Key);
         }
@@ -66,6 +68,8 @@ public sealed class JournalCopyTests
         var history = await pg.Queries.RecordHistoryAsync("permit", "P-1", CancellationToken.None);
         var audit = Assert.Single(await pg.Queries.AuditLogAsync(10, CancellationToken.None));
         var counters = Assert.Single(await pg.Queries.CountersAsync(CancellationToken.None));
+        var pause = Assert.Single(await pg.Control.ListPausesAsync(CancellationToken.None));
+        var targetId = await pg.Identities.FindIdAsync("to-registry", "permit", "P-1", CancellationToken.None);
         await pg.Intake.AppendAsync([TestEngine.Permit("P-5", 1)], CancellationToken.None);
         var fresh = Assert.Single(await pg.Queue.ClaimDueAsync([new ClaimQuota("registry", 10)], time.GetUtcNow(), CancellationToken.None));
 
@@ -77,6 +81,8 @@ public sealed class JournalCopyTests
         Assert.Equal("delivered", OutcomeOf(history));
         Assert.Equal(("ops", "replay"), (audit.Actor, audit.Action));
         Assert.Equal((1L, 1L), (counters.Delivered, counters.Dead));
+        Assert.Equal(("registry", "ops", "maintenance"), (pause.Name, pause.By, pause.Reason));
+        Assert.Equal("crm-991", targetId);
         Assert.Equal("P-5", fresh.Key);
         Assert.True(fresh.Id > due[0].Id, "new rows are numbered after the copied ones");
     }
