@@ -81,6 +81,8 @@ public sealed class DashboardBrowserTests
         Assert.Equal("sse", live);
         Assert.True(sameDocument);
         await Assertions.Expect(delivered).ToHaveTextAsync("2", Bounded);
+        // The circuit cell says the adaptive concurrency limit (and, while open, when the next probe goes).
+        await Assertions.Expect(page.Locator("#systems tbody tr").First.Locator("td").Nth(7)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^closed · limit \\d+$"), Bounded);
         var audit = await GetAsync(url, "/api/audit");
         Assert.Contains("\"actor\":\"ops\"", audit);
         Assert.Contains("\"action\":\"replay\"", audit);
