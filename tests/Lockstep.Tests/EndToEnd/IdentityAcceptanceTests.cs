@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Lockstep.Tests.Support;
-using Microsoft.Data.Sqlite;
+using MySqlConnector;
 
 namespace Lockstep.Tests.EndToEnd;
 
@@ -11,9 +11,10 @@ namespace Lockstep.Tests.EndToEnd;
 /// Issue 13's acceptance example, its CRM half as written (apart from ports), run as the real program: hundreds of
 /// contacts with several versions each, shuffled, some deleted, published while the CRM (which assigns its own ids)
 /// answers 503 to a fifth of requests and times out some creates after applying them, and while Lockstep is killed
-/// with SIGKILL. The example's second flow writes to a MariaDB; here it writes to a SQLite table instead (the mysql
-/// connector is another change), with the same table, key and map.
+/// with SIGKILL. The second flow writes to the MariaDB of tests/services.sh, as the example says (in the MariaDB tests'
+/// collection: those stop and kill the server).
 /// </summary>
+[Collection("MariaDB")]
 public sealed class IdentityAcceptanceTests
 {
     private const string Token = "crm-tok-81d2c0f7e64b";
@@ -26,8 +27,8 @@ public sealed class IdentityAcceptanceTests
             url: http://127.0.0.1:9002
             auth: { bearer: ${CRM_TOKEN} }
           records:
-            type: sqlite
-            path: records.db
+            type: mysql
+            connection: ${RECORDS_DB}
         flows:
           contacts-to-crm:
             on: [contactChanged]
@@ -54,11 +55,11 @@ public sealed class IdentityAcceptanceTests
         using var folder = new TempFolder();
         await using var crm = await CrmServer.StartAsync(failureRate: 0.2, timeoutCreateRate: 0.1, seed: 13, token: Token);
         crm.ResetNextCreates = 5;
-        var records = Path.Combine(folder.Path, "records.db");
-        await ExecuteAsync(records, "CREATE TABLE contacts(contact_id TEXT PRIMARY KEY, email TEXT, name TEXT, version INTEGER NOT NULL)");
+        await ExecuteAsync("DROP TABLE IF EXISTS contacts");
+        await ExecuteAsync("CREATE TABLE contacts(contact_id VARCHAR(64) NOT NULL PRIMARY KEY, email TEXT, name TEXT, version BIGINT NOT NULL)");
         var configPath = Path.Combine(folder.Path, "lockstep.yaml");
         await File.WriteAllTextAsync(configPath, Example.Replace("http://127.0.0.1:9002", crm.Url, StringComparison.Ordinal));
-        var environment = new Dictionary<string, string> { ["CRM_TOKEN"] = Token };
+        var environment = new Dictionary<string, string> { ["CRM_TOKEN"] = Token, ["RECORDS_DB"] = TestServers.MySql };
         await using var lockstep = new LockstepProcess(configPath, environment);
         await lockstep.StartAsync();
         var (batches, expected) = Events(contacts: 300, seed: 7);
@@ -80,7 +81,7 @@ public sealed class IdentityAcceptanceTests
         }
         await Eventually.WaitAsync(async () => (await Status(http, lockstep.Url)).GetProperty("state").GetString() == "synced", "synced", TimeSpan.FromMinutes(4),
             describe: async () => (await Status(http, lockstep.Url)).ToString());
-        var rows = await RowsAsync(records);
+        var rows = await RowsAsync();
         var status = await http.GetStringAsync($"{lockstep.Url}/api/status");
         var someKey = expected.First().Key;
         var history = await http.GetStringAsync($"{lockstep.Url}/api/records/contact/{someKey}/history");
@@ -150,18 +151,18 @@ public sealed class IdentityAcceptanceTests
         return document.RootElement.Clone();
     }
 
-    private static async Task ExecuteAsync(string path, string sql)
+    private static async Task ExecuteAsync(string sql)
     {
-        await using var connection = new SqliteConnection($"Data Source={path};Pooling=false");
+        await using var connection = new MySqlConnection(TestServers.MySql + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<Dictionary<string, (string Name, long Version)>> RowsAsync(string path)
+    private static async Task<Dictionary<string, (string Name, long Version)>> RowsAsync()
     {
-        await using var connection = new SqliteConnection($"Data Source={path};Pooling=false");
+        await using var connection = new MySqlConnection(TestServers.MySql + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT contact_id, name, version FROM contacts";
