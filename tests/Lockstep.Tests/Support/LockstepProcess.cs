@@ -54,6 +54,12 @@ internal sealed class LockstepProcess : IAsyncDisposable
             {
                 return false;
             }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Not listening yet: a connection made while the port changes hands can fail raw ("Transport endpoint is
+                // not connected" from the connect path) instead of wrapped in an HttpRequestException.
+                return false;
+            }
             catch (TaskCanceledException)
             {
                 return false;
