@@ -38,6 +38,14 @@ internal sealed class TimedJournal(IJournal inner) : IJournal, IIntakeStore, IDe
 
     public IJournalQueries Queries => inner.Queries;
 
+    public Control.IControlStore Control => inner.Control;
+
+    public IIdentityStore Identities => inner.Identities;
+
+    public Backfills.IBackfillStore Backfills => inner.Backfills;
+
+    public void WatchWork(Action wake) => inner.WatchWork(wake);
+
     public async ValueTask<IReadOnlyList<AppendStatus>> AppendAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
